@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import PatchbayStore
+
+/// The filter shared by `failed` and `retry --all`.
+struct FailureFilterOptions: ParsableArguments {
+    @Option(help: "Only this connector.") var connector: String?
+    @Option(help: "Only retrying or only dead deliveries (default: both).") var state: DeliveryState?
+    @Option(help: "Only failures within this span (15m, 2h, 7d).") var since: Duration?
+
+    func validate() throws {
+        if let state, state != .retrying, state != .dead {
+            throw ValidationError("--state must be retrying or dead, got '\(state.rawValue)'")
+        }
+    }
+
+    func filter(_ store: Store, now: Date, group: Int64?) throws -> FailureFilter {
+        var filter = FailureFilter(errorGroupId: group, states: state.map { [$0] } ?? [])
+        if let connector { filter.connectorId = try store.requireConnector(connector).id }
+        if let since { filter.since = now.addingTimeInterval(-since.seconds) }
+        return filter
+    }
+}
+
+extension Patchbay {
+    struct Failed: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Failing deliveries (retrying and dead), most recent first, or grouped by error.")
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var filter: FailureFilterOptions
+        @Flag(name: .customLong("group"), help: "Group by error signature, with counts and first/last seen.")
+        var grouped = false
+        @Option(name: .customLong("in-group"), help: "Only this error group (the GROUP column of `failed --group`).")
+        var errorGroup: Int64?
+        @Option(help: "How many rows.") var limit = 50
+        @OptionGroup var output: JSONOption
+
+        func run() async throws {
+            let store = try database.open(.readOnly)
+            let now = Date()
+            if grouped {
+                let connector = try filter.connector.map { try store.requireConnector($0).id }
+                let groups = try store.errorGroups(connector: connector, limit: limit)
+                if output.json { emit(Render.groups(groups).rendered(pretty: true)) }
+                else { emit(groups.isEmpty ? "No failing deliveries." : Render.groupsTable(groups, now: now)) }
+            } else {
+                let rows = try store.failedDeliveries(try filter.filter(store, now: now, group: errorGroup), limit: limit)
+                if output.json { emit(Render.failed(rows).rendered(pretty: true)) }
+                else { emit(rows.isEmpty ? "No failing deliveries." : Render.failedTable(rows, now: now)) }
+            }
+        }
+    }
+}

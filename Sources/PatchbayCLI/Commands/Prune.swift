@@ -1,0 +1,20 @@
+import ArgumentParser
+import Foundation
+import PatchbayStore
+
+extension Patchbay {
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete finished events older than a retention age; throughput history stays.",
+            discussion: "Events with a delivery still pending, retrying or dead are kept.")
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Keep events younger than this (e.g. 30d).") var olderThan: Duration
+
+        func run() async throws {
+            let store = try database.open()
+            let deleted = try store.prune(receivedBefore: Date().addingTimeInterval(-olderThan.seconds))
+            emit("Pruned \(deleted) events.")
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+/// What happened on one try of a sink.
+public enum SinkResult: Sendable, Equatable {
+    /// The target accepted it (2xx, or the equivalent for non-HTTP sinks).
+    case success(status: Int?, excerpt: String?)
+    /// The target answered with an error status.
+    case httpError(status: Int, message: String, retryAfter: TimeInterval?, excerpt: String?)
+    case timeout(after: TimeInterval)
+    case connectionError(String)
+    /// A failure that no retry can fix (bad configuration, an unmappable payload).
+    case permanentError(String)
+    /// A failure that may pass on its own (a command's non-zero exit, a full disk).
+    case transientError(String)
+}
+
+/// The policy's verdict on a result.
+public enum FailureClass: Sendable, Equatable {
+    case delivered
+    /// Try again; `retryAfter` when the target said when.
+    case retryable(retryAfter: TimeInterval?)
+    /// Dead-letter now; `pauseConnector` when the target is gone for good (HTTP 410).
+    case permanent(pauseConnector: Bool)
+}
+
+public enum FailureClassifier {
+    /// Timeouts, connection errors, 5xx, 408 and 429 retry; other 4xx are permanent; 410 also
+    /// pauses the target connector.
+    public static func classify(_ result: SinkResult) -> FailureClass {
+        switch result {
+        case .success:
+            return .delivered
+        case .timeout, .connectionError, .transientError:
+            return .retryable(retryAfter: nil)
+        case .permanentError:
+            return .permanent(pauseConnector: false)
+        case .httpError(let status, _, let retryAfter, _):
+            switch status {
+            case 408, 425: return .retryable(retryAfter: nil)
+            case 429: return .retryable(retryAfter: retryAfter)
+            case 410: return .permanent(pauseConnector: true)
+            case 400..<500: return .permanent(pauseConnector: false)
+            case 500..<600: return .retryable(retryAfter: status == 503 ? retryAfter : nil)
+            default: return .retryable(retryAfter: nil)
+            }
+        }
+    }
+
+    /// Parses a `Retry-After` header: delta seconds or an HTTP date.
+    public static func retryAfter(_ header: String?, now: Date = Date()) -> TimeInterval? {
+        guard let header = header?.trimmingCharacters(in: .whitespaces), !header.isEmpty else { return nil }
+        if let seconds = Int(header), seconds >= 0 { return TimeInterval(seconds) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        if let date = formatter.date(from: header) { return max(0, date.timeIntervalSince(now)) }
+        return nil
+    }
+}
+
+extension SinkResult {
+    public var statusCode: Int? {
+        switch self {
+        case .success(let status, _): return status
+        case .httpError(let status, _, _, _): return status
+        default: return nil
+        }
+    }
+
+    /// The error as an operator should read it; nil on success.
+    public var errorMessage: String? {
+        switch self {
+        case .success: return nil
+        case .httpError(let status, let message, _, _):
+            return message.isEmpty ? "HTTP \(status)" : "HTTP \(status): \(message)"
+        case .timeout(let after): return "timed out after \(Int(after.rounded())) s"
+        case .connectionError(let message): return "connection failed: \(message)"
+        case .permanentError(let message), .transientError(let message): return message
+        }
+    }
+
+    public var excerpt: String? {
+        switch self {
+        case .success(_, let excerpt), .httpError(_, _, _, let excerpt): return excerpt
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,300 @@
+import GRDB
+
+/// The database schema, as a list of migrations.
+///
+/// Migrations are frozen once shipped: never edit one, add a new one. They are written in SQL with
+/// table and column names as strings, never with app types, so that a later change to a record type
+/// cannot change what an old migration does.
+///
+/// Counters the dashboard reads (`delivery_counts`, `error_groups`, `throughput_minute`,
+/// `throughput_hour`) are maintained by triggers, so they change in the same transaction as the row
+/// they count, whatever code path wrote it.
+enum Schema {
+    /// Marks a file as a Patchbay database (`PRAGMA application_id`), ASCII "PBAY".
+    static let applicationID: Int32 = 0x5042_4159
+
+    /// The largest payload the store accepts, in bytes. Sources enforce their own, smaller limits.
+    static let maxPayloadBytes = 4 * 1024 * 1024
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-integration-log", migrate: v1)
+        return migrator
+    }
+
+    private static func v1(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE settings (
+              key TEXT PRIMARY KEY NOT NULL,
+              value TEXT NOT NULL
+            ) WITHOUT ROWID;
+
+            CREATE TABLE connectors (
+              id INTEGER PRIMARY KEY,
+              name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 100),
+              module TEXT NOT NULL,
+              pattern TEXT NOT NULL CHECK (pattern IN ('point_to_point', 'hub', 'event', 'batch')),
+              system TEXT NOT NULL,
+              direction TEXT NOT NULL CHECK (direction IN ('source', 'sink')),
+              paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+              paused_reason TEXT,
+              health TEXT NOT NULL DEFAULT 'unknown'
+                CHECK (health IN ('unknown', 'healthy', 'degraded', 'failing')),
+              max_attempts INTEGER CHECK (max_attempts IS NULL OR max_attempts >= 1),
+              last_success_at INTEGER,
+              last_error_at INTEGER,
+              last_error TEXT,
+              created_at INTEGER NOT NULL
+            );
+
+            CREATE TABLE events (
+              id INTEGER PRIMARY KEY,
+              topic TEXT NOT NULL CHECK (length(topic) BETWEEN 1 AND 200),
+              source_id INTEGER NOT NULL REFERENCES connectors(id),
+              received_at INTEGER NOT NULL,
+              occurred_at INTEGER,
+              correlation_id TEXT,
+              idempotency_key TEXT NOT NULL CHECK (length(idempotency_key) BETWEEN 1 AND 500),
+              payload TEXT NOT NULL CHECK (length(CAST(payload AS BLOB)) <= 4194304 AND json_valid(payload)),
+              payload_hash TEXT NOT NULL,
+              UNIQUE (source_id, idempotency_key)
+            );
+            CREATE INDEX events_by_topic ON events(topic, id);
+            CREATE INDEX events_by_source ON events(source_id, id);
+            CREATE INDEX events_by_correlation ON events(correlation_id, id) WHERE correlation_id IS NOT NULL;
+            CREATE INDEX events_by_received ON events(received_at);
+
+            CREATE TABLE deliveries (
+              id INTEGER PRIMARY KEY,
+              event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+              connector_id INTEGER NOT NULL REFERENCES connectors(id),
+              state TEXT NOT NULL
+                CHECK (state IN ('pending', 'in_flight', 'delivered', 'retrying', 'dead', 'discarded')),
+              attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+              max_attempts INTEGER NOT NULL CHECK (max_attempts >= 1),
+              next_attempt_at INTEGER,
+              lease_owner TEXT,
+              lease_token INTEGER,
+              lease_expires_at INTEGER,
+              last_error TEXT,
+              last_status INTEGER,
+              error_signature TEXT,
+              created_at INTEGER NOT NULL,
+              updated_at INTEGER NOT NULL,
+              UNIQUE (event_id, connector_id),
+              CHECK ((state = 'in_flight') = (lease_token IS NOT NULL AND lease_expires_at IS NOT NULL)),
+              CHECK (state NOT IN ('pending', 'retrying') OR next_attempt_at IS NOT NULL)
+            );
+            CREATE INDEX deliveries_due ON deliveries(connector_id, next_attempt_at)
+              WHERE state IN ('pending', 'retrying');
+            CREATE INDEX deliveries_retry_queue ON deliveries(next_attempt_at)
+              WHERE state = 'retrying';
+            CREATE INDEX deliveries_leases ON deliveries(lease_expires_at)
+              WHERE state = 'in_flight';
+            CREATE INDEX deliveries_failed ON deliveries(updated_at)
+              WHERE state IN ('retrying', 'dead');
+            CREATE INDEX deliveries_failed_by_connector ON deliveries(connector_id, updated_at)
+              WHERE state IN ('retrying', 'dead');
+            CREATE INDEX deliveries_failed_by_signature ON deliveries(connector_id, error_signature, updated_at)
+              WHERE state IN ('retrying', 'dead');
+
+            CREATE TABLE attempts (
+              id INTEGER PRIMARY KEY,
+              delivery_id INTEGER NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+              number INTEGER NOT NULL CHECK (number >= 1),
+              started_at INTEGER NOT NULL,
+              duration_ms INTEGER NOT NULL CHECK (duration_ms >= 0),
+              outcome TEXT NOT NULL CHECK (outcome IN ('success', 'failure', 'lease_expired')),
+              status_code INTEGER,
+              error TEXT,
+              response_excerpt TEXT
+            );
+            CREATE INDEX attempts_by_delivery ON attempts(delivery_id, number);
+
+            CREATE TABLE transitions (
+              id INTEGER PRIMARY KEY,
+              delivery_id INTEGER NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+              at INTEGER NOT NULL,
+              from_state TEXT NOT NULL,
+              to_state TEXT NOT NULL,
+              actor TEXT NOT NULL CHECK (actor IN ('worker', 'operator', 'system')),
+              reason TEXT
+            );
+            CREATE INDEX transitions_by_delivery ON transitions(delivery_id, id);
+
+            CREATE TABLE delivery_counts (
+              connector_id INTEGER NOT NULL,
+              state TEXT NOT NULL,
+              n INTEGER NOT NULL,
+              PRIMARY KEY (connector_id, state)
+            ) WITHOUT ROWID;
+
+            CREATE TABLE error_groups (
+              id INTEGER PRIMARY KEY,
+              connector_id INTEGER NOT NULL REFERENCES connectors(id),
+              signature TEXT NOT NULL,
+              sample_error TEXT NOT NULL,
+              last_status INTEGER,
+              retrying INTEGER NOT NULL DEFAULT 0,
+              dead INTEGER NOT NULL DEFAULT 0,
+              occurrences INTEGER NOT NULL DEFAULT 0,
+              first_seen INTEGER NOT NULL,
+              last_seen INTEGER NOT NULL,
+              UNIQUE (connector_id, signature)
+            );
+            CREATE INDEX error_groups_by_last_seen ON error_groups(last_seen);
+
+            CREATE TABLE throughput_minute (
+              bucket INTEGER NOT NULL,
+              connector_id INTEGER NOT NULL,
+              received INTEGER NOT NULL DEFAULT 0,
+              delivered INTEGER NOT NULL DEFAULT 0,
+              failed INTEGER NOT NULL DEFAULT 0,
+              retried INTEGER NOT NULL DEFAULT 0,
+              dead INTEGER NOT NULL DEFAULT 0,
+              PRIMARY KEY (bucket, connector_id)
+            ) WITHOUT ROWID;
+
+            CREATE TABLE throughput_hour (
+              bucket INTEGER NOT NULL,
+              connector_id INTEGER NOT NULL,
+              received INTEGER NOT NULL DEFAULT 0,
+              delivered INTEGER NOT NULL DEFAULT 0,
+              failed INTEGER NOT NULL DEFAULT 0,
+              retried INTEGER NOT NULL DEFAULT 0,
+              dead INTEGER NOT NULL DEFAULT 0,
+              PRIMARY KEY (bucket, connector_id)
+            ) WITHOUT ROWID;
+
+            CREATE TABLE invoices (
+              id INTEGER PRIMARY KEY,
+              source_id INTEGER NOT NULL REFERENCES connectors(id),
+              external_id TEXT NOT NULL,
+              number TEXT NOT NULL,
+              kind TEXT NOT NULL CHECK (kind IN ('invoice', 'credit_memo', 'payment', 'other')),
+              customer TEXT NOT NULL,
+              currency TEXT NOT NULL CHECK (length(currency) = 3),
+              issue_date TEXT NOT NULL CHECK (issue_date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+              due_date TEXT NOT NULL CHECK (due_date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+              total_minor INTEGER NOT NULL,
+              open_minor INTEGER NOT NULL,
+              status TEXT NOT NULL CHECK (status IN ('open', 'paid', 'closed')),
+              synced_at INTEGER NOT NULL,
+              UNIQUE (source_id, external_id)
+            );
+            CREATE INDEX invoices_open ON invoices(currency, customer) WHERE open_minor <> 0;
+
+            CREATE TABLE batch_runs (
+              id INTEGER PRIMARY KEY,
+              job TEXT NOT NULL,
+              connector_id INTEGER REFERENCES connectors(id),
+              started_at INTEGER NOT NULL,
+              finished_at INTEGER,
+              status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+              rows_read INTEGER NOT NULL DEFAULT 0,
+              rows_loaded INTEGER NOT NULL DEFAULT 0,
+              rows_rejected INTEGER NOT NULL DEFAULT 0,
+              cursor TEXT,
+              error TEXT
+            );
+            CREATE INDEX batch_runs_by_job ON batch_runs(job, id);
+            CREATE INDEX batch_runs_recent ON batch_runs(started_at);
+
+            -- Counters. Kept by triggers so that no write path can forget them.
+
+            CREATE TRIGGER events_count_received AFTER INSERT ON events BEGIN
+              INSERT INTO throughput_minute(bucket, connector_id, received)
+                VALUES (NEW.received_at / 60000, NEW.source_id, 1)
+                ON CONFLICT(bucket, connector_id) DO UPDATE SET received = received + 1;
+              INSERT INTO throughput_hour(bucket, connector_id, received)
+                VALUES (NEW.received_at / 3600000, NEW.source_id, 1)
+                ON CONFLICT(bucket, connector_id) DO UPDATE SET received = received + 1;
+            END;
+
+            CREATE TRIGGER deliveries_count_insert AFTER INSERT ON deliveries BEGIN
+              INSERT INTO delivery_counts(connector_id, state, n) VALUES (NEW.connector_id, NEW.state, 1)
+                ON CONFLICT(connector_id, state) DO UPDATE SET n = n + 1;
+              INSERT INTO error_groups(connector_id, signature, sample_error, last_status,
+                                       retrying, dead, occurrences, first_seen, last_seen)
+                SELECT NEW.connector_id, NEW.error_signature, coalesce(NEW.last_error, ''), NEW.last_status,
+                       NEW.state = 'retrying', NEW.state = 'dead', 1, NEW.updated_at, NEW.updated_at
+                WHERE NEW.error_signature IS NOT NULL AND NEW.state IN ('retrying', 'dead')
+                ON CONFLICT(connector_id, signature) DO UPDATE SET
+                  retrying = retrying + excluded.retrying,
+                  dead = dead + excluded.dead,
+                  occurrences = occurrences + 1,
+                  sample_error = excluded.sample_error,
+                  last_status = excluded.last_status,
+                  last_seen = max(last_seen, excluded.last_seen);
+            END;
+
+            CREATE TRIGGER deliveries_count_delete AFTER DELETE ON deliveries BEGIN
+              UPDATE delivery_counts SET n = n - 1
+                WHERE connector_id = OLD.connector_id AND state = OLD.state;
+              UPDATE error_groups SET
+                  retrying = retrying - (OLD.state = 'retrying'),
+                  dead = dead - (OLD.state = 'dead')
+                WHERE OLD.state IN ('retrying', 'dead')
+                  AND connector_id = OLD.connector_id AND signature = OLD.error_signature;
+            END;
+
+            CREATE TRIGGER deliveries_count_state AFTER UPDATE OF state ON deliveries
+              WHEN OLD.state <> NEW.state BEGIN
+              UPDATE delivery_counts SET n = n - 1
+                WHERE connector_id = OLD.connector_id AND state = OLD.state;
+              INSERT INTO delivery_counts(connector_id, state, n) VALUES (NEW.connector_id, NEW.state, 1)
+                ON CONFLICT(connector_id, state) DO UPDATE SET n = n + 1;
+            END;
+
+            -- A failure enters a group when a delivery moves into retrying or dead, and leaves it when
+            -- the delivery moves out (claimed again, requeued or discarded by an operator, pruned).
+            CREATE TRIGGER deliveries_error_groups AFTER UPDATE OF state, error_signature ON deliveries
+              WHEN OLD.state <> NEW.state OR OLD.error_signature IS NOT NEW.error_signature BEGIN
+              UPDATE error_groups SET
+                  retrying = retrying - (OLD.state = 'retrying'),
+                  dead = dead - (OLD.state = 'dead')
+                WHERE OLD.state IN ('retrying', 'dead')
+                  AND connector_id = OLD.connector_id AND signature = OLD.error_signature;
+              INSERT INTO error_groups(connector_id, signature, sample_error, last_status,
+                                       retrying, dead, occurrences, first_seen, last_seen)
+                SELECT NEW.connector_id, NEW.error_signature, coalesce(NEW.last_error, ''), NEW.last_status,
+                       NEW.state = 'retrying', NEW.state = 'dead', OLD.state = 'in_flight',
+                       NEW.updated_at, NEW.updated_at
+                WHERE NEW.error_signature IS NOT NULL AND NEW.state IN ('retrying', 'dead')
+                ON CONFLICT(connector_id, signature) DO UPDATE SET
+                  retrying = retrying + excluded.retrying,
+                  dead = dead + excluded.dead,
+                  occurrences = occurrences + excluded.occurrences,
+                  sample_error = excluded.sample_error,
+                  last_status = excluded.last_status,
+                  last_seen = max(last_seen, excluded.last_seen);
+            END;
+
+            -- delivered: a success; failed: a failed attempt (including an expired lease);
+            -- retried: a delivery scheduled again, by the policy or by an operator; dead: dead-lettered.
+            CREATE TRIGGER deliveries_throughput AFTER UPDATE OF state ON deliveries
+              WHEN OLD.state <> NEW.state BEGIN
+              INSERT INTO throughput_minute(bucket, connector_id, delivered, failed, retried, dead)
+                SELECT NEW.updated_at / 60000, NEW.connector_id, d, f, r, x FROM (SELECT
+                  NEW.state = 'delivered' AS d,
+                  OLD.state = 'in_flight' AND NEW.state IN ('retrying', 'dead') AS f,
+                  NEW.state = 'retrying' OR (NEW.state = 'pending' AND OLD.state <> 'in_flight') AS r,
+                  NEW.state = 'dead' AS x)
+                WHERE d + f + r + x > 0
+                ON CONFLICT(bucket, connector_id) DO UPDATE SET
+                  delivered = delivered + excluded.delivered, failed = failed + excluded.failed,
+                  retried = retried + excluded.retried, dead = dead + excluded.dead;
+              INSERT INTO throughput_hour(bucket, connector_id, delivered, failed, retried, dead)
+                SELECT NEW.updated_at / 3600000, NEW.connector_id, d, f, r, x FROM (SELECT
+                  NEW.state = 'delivered' AS d,
+                  OLD.state = 'in_flight' AND NEW.state IN ('retrying', 'dead') AS f,
+                  NEW.state = 'retrying' OR (NEW.state = 'pending' AND OLD.state <> 'in_flight') AS r,
+                  NEW.state = 'dead' AS x)
+                WHERE d + f + r + x > 0
+                ON CONFLICT(bucket, connector_id) DO UPDATE SET
+                  delivered = delivered + excluded.delivered, failed = failed + excluded.failed,
+                  retried = retried + excluded.retried, dead = dead + excluded.dead;
+            END;
+            """)
+    }
+}

@@ -1,0 +1,484 @@
+import Foundation
+import GRDB
+
+/// One receivable as an importer read it, before it is stored.
+public struct InvoiceInput: Sendable, Equatable {
+    /// The accounting system's id, unique per source: the key re-imports update.
+    public var externalId: String
+    public var number: String
+    public var kind: InvoiceKind
+    public var customer: String
+    /// ISO 4217 code; the amounts are in its minor units.
+    public var currency: String
+    /// `YYYY-MM-DD`.
+    public var issueDate: String
+    /// `YYYY-MM-DD`.
+    public var dueDate: String
+    public var totalMinor: Int64
+    /// What is still owed; negative for credit memos and unapplied payments.
+    public var openMinor: Int64
+    /// Where the row starts in the source file, for messages.
+    public var line: Int
+
+    public init(externalId: String, number: String, kind: InvoiceKind, customer: String, currency: String,
+                issueDate: String, dueDate: String, totalMinor: Int64, openMinor: Int64, line: Int) {
+        self.externalId = externalId
+        self.number = number
+        self.kind = kind
+        self.customer = customer
+        self.currency = currency
+        self.issueDate = issueDate
+        self.dueDate = dueDate
+        self.totalMinor = totalMinor
+        self.openMinor = openMinor
+        self.line = line
+    }
+}
+
+/// What one import changed.
+public struct InvoiceImportSummary: Sendable, Equatable {
+    /// The `batch_runs` row that records the import.
+    public var runId: Int64
+    public var inserted: Int
+    public var updated: Int
+    public var unchanged: Int
+    /// Open invoices of the source that the snapshot no longer lists.
+    public var closed: Int
+    public var rowsRead: Int
+
+    public init(runId: Int64, inserted: Int, updated: Int, unchanged: Int, closed: Int, rowsRead: Int) {
+        self.runId = runId
+        self.inserted = inserted
+        self.updated = updated
+        self.unchanged = unchanged
+        self.closed = closed
+        self.rowsRead = rowsRead
+    }
+}
+
+/// A calendar date as `YYYY-MM-DD` text and as a day count, with integer arithmetic only.
+public enum CivilDate {
+    /// `YYYY-MM-DD` for a real calendar date, or nil (`2026-02-29` is nil).
+    public static func iso(year: Int, month: Int, day: Int) -> String? {
+        guard (1...9999).contains(year), (1...12).contains(month),
+              day >= 1, day <= daysInMonth(year: year, month: month) else { return nil }
+        let y = String(year), m = String(month), d = String(day)
+        return String(repeating: "0", count: 4 - y.count) + y + "-"
+            + (m.count == 1 ? "0" + m : m) + "-" + (d.count == 1 ? "0" + d : d)
+    }
+
+    /// Days since 1970-01-01 of a strict `YYYY-MM-DD` date, or nil when it is not one.
+    public static func dayNumber(_ text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for byte in bytes[range] {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              iso(year: year, month: month, day: day) != nil else { return nil }
+        // Howard Hinnant's days_from_civil.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func daysInMonth(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+}
+
+/// Which date an invoice's age counts from.
+public enum AgingBasis: String, Sendable, CaseIterable {
+    /// Days past the due date; `current` is not yet due (or due on the as-of date).
+    case due
+    /// Days since the invoice date, with the same bucket edges: `current` is issued on the as-of date
+    /// (or later), `1-30` up to 30 days old, and so on.
+    case invoice
+}
+
+/// An aging column of an A/R report.
+public enum AgingBucket: String, Sendable, CaseIterable, Codable {
+    case current = "current"
+    case days1to30 = "1-30"
+    case days31to60 = "31-60"
+    case days61to90 = "61-90"
+    case over90 = "91+"
+
+    /// `current` for 0 or fewer days, then 1-30, 31-60, 61-90 and 91 or more.
+    public static func bucket(daysPastDue days: Int) -> AgingBucket {
+        switch days {
+        case ...0: return .current
+        case 1...30: return .days1to30
+        case 31...60: return .days31to60
+        case 61...90: return .days61to90
+        default: return .over90
+        }
+    }
+}
+
+/// A sum of open balances and how many invoices it adds up.
+public struct BucketTotal: Sendable, Equatable {
+    public var amountMinor: Int64
+    public var count: Int
+
+    public init(amountMinor: Int64 = 0, count: Int = 0) {
+        self.amountMinor = amountMinor
+        self.count = count
+    }
+}
+
+/// One customer's open balance in one currency, by bucket.
+public struct CustomerAging: Sendable, Equatable {
+    public var customer: String
+    /// Every bucket is present, zero when empty.
+    public var buckets: [AgingBucket: BucketTotal]
+    public var totalMinor: Int64
+    public var count: Int
+    /// The oldest of the customer's open items, in days by the report's basis.
+    public var maxDaysPastDue: Int
+
+    public init(customer: String, buckets: [AgingBucket: BucketTotal], totalMinor: Int64, count: Int, maxDaysPastDue: Int) {
+        self.customer = customer
+        self.buckets = buckets
+        self.totalMinor = totalMinor
+        self.count = count
+        self.maxDaysPastDue = maxDaysPastDue
+    }
+
+    public subscript(bucket: AgingBucket) -> BucketTotal { buckets[bucket] ?? BucketTotal() }
+}
+
+/// The A/R aging of one currency. Currencies are never added together.
+public struct CurrencyAging: Sendable, Equatable {
+    public var currency: String
+    public var asOf: String
+    public var basis: AgingBasis
+    /// Every bucket is present, zero when empty.
+    public var buckets: [AgingBucket: BucketTotal]
+    public var totalMinor: Int64
+    public var count: Int
+    /// Most overdue first: by amount in 91+, then 61-90, down to current, then by name.
+    public var customers: [CustomerAging]
+
+    public init(currency: String, asOf: String, basis: AgingBasis, buckets: [AgingBucket: BucketTotal],
+                totalMinor: Int64, count: Int, customers: [CustomerAging]) {
+        self.currency = currency
+        self.asOf = asOf
+        self.basis = basis
+        self.buckets = buckets
+        self.totalMinor = totalMinor
+        self.count = count
+        self.customers = customers
+    }
+
+    public subscript(bucket: AgingBucket) -> BucketTotal { buckets[bucket] ?? BucketTotal() }
+}
+
+extension Store {
+    /// Upserts a batch of receivables from one source in one transaction, and records the run.
+    ///
+    /// Every row is validated before anything is written; a bad row fails the whole batch with an
+    /// error naming its line. Rows are keyed by (source, external id) and only rewritten when a field
+    /// changed. With `snapshot`, the batch is taken as the complete list of what the source has open:
+    /// open invoices of the source that it does not list are closed (open balance 0). Invoices already
+    /// settled (open balance 0) that it does not list keep their status.
+    public func importInvoices(_ invoices: [InvoiceInput], source: ConnectorID, job: String,
+                               snapshot: Bool = true, now: Date = Date()) throws -> InvoiceImportSummary {
+        let clock = ContinuousClock()
+        let started = clock.now
+        try Self.validate(invoices)
+        return try write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM connectors WHERE id = ?", arguments: [source]) != nil else {
+                throw StoreError.invalidInput("no connector with id \(source)")
+            }
+            var existing: [String: StoredInvoice] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT id, external_id, number, kind, customer, currency, issue_date, due_date,
+                       total_minor, open_minor, status
+                FROM invoices WHERE source_id = ?
+                """, arguments: [source])
+            while let row = try rows.next() {
+                let stored = StoredInvoice(row: row)
+                existing[stored.externalId] = stored
+            }
+
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO invoices(source_id, external_id, number, kind, customer, currency, issue_date,
+                                     due_date, total_minor, open_minor, status, synced_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            let update = try db.cachedStatement(sql: """
+                UPDATE invoices SET number = ?, kind = ?, customer = ?, currency = ?, issue_date = ?,
+                  due_date = ?, total_minor = ?, open_minor = ?, status = ?, synced_at = ?
+                WHERE id = ?
+                """)
+            let syncedAt = now.millis
+            var summary = InvoiceImportSummary(runId: 0, inserted: 0, updated: 0, unchanged: 0, closed: 0,
+                                               rowsRead: invoices.count)
+            for input in invoices {
+                let status: InvoiceStatus = input.openMinor != 0 ? .open : .paid
+                let currency = input.currency.uppercased()
+                if let stored = existing.removeValue(forKey: input.externalId) {
+                    if stored.matches(input, currency: currency, status: status) {
+                        summary.unchanged += 1
+                        continue
+                    }
+                    try update.execute(arguments: [
+                        input.number, input.kind, input.customer, currency, input.issueDate, input.dueDate,
+                        input.totalMinor, input.openMinor, status, syncedAt, stored.id,
+                    ])
+                    summary.updated += 1
+                } else {
+                    try insert.execute(arguments: [
+                        source, input.externalId, input.number, input.kind, input.customer, currency,
+                        input.issueDate, input.dueDate, input.totalMinor, input.openMinor, status, syncedAt,
+                    ])
+                    summary.inserted += 1
+                }
+            }
+
+            if snapshot {
+                // What is left in `existing` is what this snapshot no longer lists.
+                let close = try db.cachedStatement(sql: """
+                    UPDATE invoices SET status = 'closed', open_minor = 0, synced_at = ? WHERE id = ?
+                    """)
+                for stored in existing.values where stored.openMinor != 0 || stored.status == .open {
+                    try close.execute(arguments: [syncedAt, stored.id])
+                    summary.closed += 1
+                }
+            }
+
+            let elapsed = started.duration(to: clock.now).components
+            let elapsedMillis = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+            try db.execute(sql: """
+                INSERT INTO batch_runs(job, connector_id, started_at, finished_at, status,
+                                       rows_read, rows_loaded, rows_rejected)
+                VALUES (?, ?, ?, ?, 'succeeded', ?, ?, 0)
+                """, arguments: [job, source, syncedAt, syncedAt + elapsedMillis, invoices.count, invoices.count])
+            summary.runId = db.lastInsertedRowID
+            return summary
+        }
+    }
+
+    /// Records an import that was refused (an unreadable or invalid file), so that it shows in the runs.
+    ///
+    /// - Returns: the id of the `batch_runs` row.
+    @discardableResult
+    public func recordFailedBatchRun(job: String, connector: ConnectorID?, rowsRead: Int, error: String,
+                                     now: Date = Date()) throws -> Int64 {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO batch_runs(job, connector_id, started_at, finished_at, status,
+                                       rows_read, rows_loaded, rows_rejected, error)
+                VALUES (?, ?, ?, ?, 'failed', ?, 0, ?, ?)
+                """, arguments: [job, connector, now.millis, now.millis, rowsRead, rowsRead,
+                                 String(error.prefix(2000))])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// The most recent batch runs, newest first.
+    public func batchRuns(limit: Int) throws -> [BatchRun] {
+        try read { db in
+            try BatchRun.fetchAll(db, sql: "SELECT * FROM batch_runs ORDER BY started_at DESC, id DESC LIMIT ?",
+                                  arguments: [max(0, limit)])
+        }
+    }
+
+    /// Open balances by currency, customer and age as of a date (`YYYY-MM-DD`).
+    ///
+    /// Settled items (open balance 0) are left out; credit memos and unapplied payments count with
+    /// their negative balance. Currencies come sorted by code.
+    public func aging(asOf: String, by basis: AgingBasis = .due) throws -> [CurrencyAging] {
+        guard let asOfDay = CivilDate.dayNumber(asOf) else {
+            throw StoreError.invalidInput("--as-of must be YYYY-MM-DD, got '\(asOf)'")
+        }
+        let dateColumn = basis == .due ? "due_date" : "issue_date"
+        return try read { db in
+            // The WHERE matches the invoices_open partial index, which also gives this order.
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT currency, customer, \(dateColumn), open_minor
+                FROM invoices INDEXED BY invoices_open
+                WHERE open_minor <> 0
+                ORDER BY currency, customer
+                """)
+            var result: [CurrencyAging] = []
+            var currency: CurrencyAgingBuilder?
+            var customer: CustomerAgingBuilder?
+            while let row = try rows.next() {
+                let code: String = row[0]
+                let name: String = row[1]
+                let date: String = row[2]
+                let open: Int64 = row[3]
+                guard let day = CivilDate.dayNumber(date) else {
+                    throw StoreError.invalidInput("an open invoice of '\(name)' has an invalid date '\(date)'")
+                }
+                let days = asOfDay - day
+                if customer?.name != name || currency?.code != code, let finished = customer {
+                    try currency!.add(finished.build())
+                    customer = nil
+                }
+                if currency?.code != code {
+                    if let finished = currency { result.append(finished.build(asOf: asOf, basis: basis)) }
+                    currency = CurrencyAgingBuilder(code: code)
+                }
+                if customer == nil { customer = CustomerAgingBuilder(name: name) }
+                try customer!.add(open, days: days)
+            }
+            if let finished = customer { try currency!.add(finished.build()) }
+            if let finished = currency { result.append(finished.build(asOf: asOf, basis: basis)) }
+            return result
+        }
+    }
+
+    /// A customer's open items, oldest due first, for drilling into an aging line.
+    public func openInvoices(customer: String, currency: String? = nil) throws -> [Invoice] {
+        try read { db in
+            if let currency {
+                return try Invoice.fetchAll(db, sql: """
+                    SELECT * FROM invoices WHERE open_minor <> 0 AND customer = ? AND currency = ?
+                    ORDER BY due_date, issue_date, number, id
+                    """, arguments: [customer, currency.uppercased()])
+            }
+            return try Invoice.fetchAll(db, sql: """
+                SELECT * FROM invoices WHERE open_minor <> 0 AND customer = ?
+                ORDER BY currency, due_date, issue_date, number, id
+                """, arguments: [customer])
+        }
+    }
+
+    static func validate(_ invoices: [InvoiceInput]) throws {
+        var lines: [String: Int] = [:]
+        lines.reserveCapacity(invoices.count)
+        for input in invoices {
+            func bad(_ what: String) -> StoreError { .invalidInput("line \(input.line): \(what)") }
+            if input.externalId.isEmpty { throw bad("the invoice has no id") }
+            if let first = lines.updateValue(input.line, forKey: input.externalId) {
+                throw bad("id '\(input.externalId)' already appears on line \(first)")
+            }
+            if input.customer.trimmingCharacters(in: .whitespaces).isEmpty { throw bad("the customer is empty") }
+            if !Currency.isValidCode(input.currency.uppercased()) {
+                throw bad("currency '\(input.currency)' is not an ISO 4217 code like EUR")
+            }
+            if CivilDate.dayNumber(input.issueDate) == nil {
+                throw bad("issue date '\(input.issueDate)' is not a date (YYYY-MM-DD)")
+            }
+            if CivilDate.dayNumber(input.dueDate) == nil {
+                throw bad("due date '\(input.dueDate)' is not a date (YYYY-MM-DD)")
+            }
+        }
+    }
+}
+
+/// The stored fields an import compares against.
+private struct StoredInvoice {
+    var id: Int64
+    var externalId: String
+    var number: String
+    var kind: String
+    var customer: String
+    var currency: String
+    var issueDate: String
+    var dueDate: String
+    var totalMinor: Int64
+    var openMinor: Int64
+    var status: InvoiceStatus?
+
+    init(row: Row) {
+        id = row[0]
+        externalId = row[1]
+        number = row[2]
+        kind = row[3]
+        customer = row[4]
+        currency = row[5]
+        issueDate = row[6]
+        dueDate = row[7]
+        totalMinor = row[8]
+        openMinor = row[9]
+        status = InvoiceStatus(rawValue: row[10])
+    }
+
+    func matches(_ input: InvoiceInput, currency inputCurrency: String, status inputStatus: InvoiceStatus) -> Bool {
+        number == input.number && kind == input.kind.rawValue && customer == input.customer
+            && currency == inputCurrency && issueDate == input.issueDate && dueDate == input.dueDate
+            && totalMinor == input.totalMinor && openMinor == input.openMinor && status == inputStatus
+    }
+}
+
+private func emptyBuckets() -> [AgingBucket: BucketTotal] {
+    Dictionary(uniqueKeysWithValues: AgingBucket.allCases.map { ($0, BucketTotal()) })
+}
+
+/// Adds minor units, refusing to wrap around.
+private func checkedSum(_ a: Int64, _ b: Int64) throws -> Int64 {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    if overflow { throw StoreError.invalidInput("open balances add up to more than an Int64 of minor units") }
+    return sum
+}
+
+private struct CustomerAgingBuilder {
+    let name: String
+    var buckets = emptyBuckets()
+    var total: Int64 = 0
+    var count = 0
+    var maxDays = Int.min
+
+    init(name: String) { self.name = name }
+
+    mutating func add(_ open: Int64, days: Int) throws {
+        let bucket = AgingBucket.bucket(daysPastDue: days)
+        buckets[bucket]!.amountMinor = try checkedSum(buckets[bucket]!.amountMinor, open)
+        buckets[bucket]!.count += 1
+        total = try checkedSum(total, open)
+        count += 1
+        maxDays = max(maxDays, days)
+    }
+
+    func build() -> CustomerAging {
+        CustomerAging(customer: name, buckets: buckets, totalMinor: total, count: count, maxDaysPastDue: maxDays)
+    }
+}
+
+private struct CurrencyAgingBuilder {
+    let code: String
+    var buckets = emptyBuckets()
+    var total: Int64 = 0
+    var count = 0
+    var customers: [CustomerAging] = []
+
+    init(code: String) { self.code = code }
+
+    mutating func add(_ customer: CustomerAging) throws {
+        for (bucket, sum) in customer.buckets {
+            buckets[bucket]!.amountMinor = try checkedSum(buckets[bucket]!.amountMinor, sum.amountMinor)
+            buckets[bucket]!.count += sum.count
+        }
+        total = try checkedSum(total, customer.totalMinor)
+        count += customer.count
+        customers.append(customer)
+    }
+
+    func build(asOf: String, basis: AgingBasis) -> CurrencyAging {
+        let oldestFirst = AgingBucket.allCases.reversed()
+        let sorted = customers.sorted { a, b in
+            for bucket in oldestFirst where a[bucket].amountMinor != b[bucket].amountMinor {
+                return a[bucket].amountMinor > b[bucket].amountMinor
+            }
+            return a.customer < b.customer
+        }
+        return CurrencyAging(currency: code, asOf: asOf, basis: basis, buckets: buckets, totalMinor: total,
+                             count: count, customers: sorted)
+    }
+}

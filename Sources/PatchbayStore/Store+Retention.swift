@@ -1,0 +1,46 @@
+import Foundation
+import GRDB
+
+extension Store {
+    /// Deletes events received before `cutoff` whose deliveries are all finished (delivered or
+    /// discarded), with their deliveries, attempts and transitions. Throughput rollups stay.
+    ///
+    /// Works in batches of `batchSize` events, one short transaction each, so the hub and the
+    /// dashboard are never locked out for long. Events with a retrying, dead, pending or in-flight
+    /// delivery are kept: they still need someone.
+    /// - Returns: how many events were deleted.
+    @discardableResult
+    public func prune(receivedBefore cutoff: Date, batchSize: Int = 2000) throws -> Int {
+        var total = 0
+        var after: EventID = 0
+        while true {
+            let (deleted, last) = try write { db -> (Int, EventID?) in
+                let ids = try EventID.fetchAll(db, sql: """
+                    SELECT e.id FROM events e
+                    WHERE e.received_at < ? AND e.id > ?
+                    ORDER BY e.id LIMIT ?
+                    """, arguments: [cutoff.millis, after, batchSize])
+                guard let last = ids.last else { return (0, nil) }
+                var deleted = 0
+                let unfinished = try db.cachedStatement(sql: """
+                    SELECT 1 FROM deliveries WHERE event_id = ? AND state NOT IN ('delivered', 'discarded') LIMIT 1
+                    """)
+                for id in ids where try Row.fetchOne(unfinished, arguments: [id]) == nil {
+                    try db.cachedStatement(sql: """
+                        DELETE FROM transitions WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ?)
+                        """).execute(arguments: [id])
+                    try db.cachedStatement(sql: """
+                        DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ?)
+                        """).execute(arguments: [id])
+                    try db.cachedStatement(sql: "DELETE FROM deliveries WHERE event_id = ?").execute(arguments: [id])
+                    try db.cachedStatement(sql: "DELETE FROM events WHERE id = ?").execute(arguments: [id])
+                    deleted += 1
+                }
+                return (deleted, last)
+            }
+            total += deleted
+            guard let last else { return total }
+            after = last
+        }
+    }
+}

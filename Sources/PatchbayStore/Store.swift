@@ -1,0 +1,179 @@
+import Foundation
+import GRDB
+
+/// The one value that owns a Patchbay database.
+///
+/// A `Store` opens the file in WAL mode with a busy timeout, migrates it, and exposes writes named by
+/// intent (each one `BEGIN IMMEDIATE` transaction) and bounded reads. The hub, the dashboard and
+/// the CLI are separate processes that each open their own `Store` on the same file.
+public final class Store: Sendable {
+    /// How to open a database file.
+    public enum OpenMode: Sendable, Equatable {
+        /// Open an existing Patchbay database, migrating it if its schema is older.
+        case existing
+        /// Create the file if it is missing, then migrate (`patchbay init`).
+        case create(homeCurrency: String)
+        /// Open an existing, fully migrated database without ever writing to it.
+        case readOnly
+    }
+
+    public let path: String
+    public let isReadOnly: Bool
+    let writer: DatabasePool
+
+    /// The database's home currency (set at `init`), used when an import names no currency.
+    public let homeCurrency: String
+
+    /// How long a writer waits for the lock before a write is retried (and, after
+    /// `busyRetries` tries, reported as busy).
+    static let busyTimeout: TimeInterval = 5
+    static let busyRetries = 6
+
+    /// How hard commits push to disk.
+    public enum Durability: Sendable, Equatable {
+        /// `synchronous = FULL`: a committed write survives power loss. The default, and what the hub uses.
+        case full
+        /// `synchronous = OFF`: for bulk loads that can be redone (`patchbay seed`, benchmarks' set-up).
+        case bulkLoad
+    }
+
+    public static func open(at path: String, mode: OpenMode = .existing, durability: Durability = .full) throws -> Store {
+        let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        let exists = fileManager.fileExists(atPath: path, isDirectory: &isDirectory)
+        if isDirectory.boolValue { throw StoreError.notADatabase(path: path, detail: "it is a directory") }
+        if !exists {
+            guard case .create = mode else { throw StoreError.missing(path: path) }
+        } else {
+            try checkHeader(path: path)
+        }
+
+        var config = Configuration()
+        config.busyMode = .timeout(busyTimeout)
+        config.readonly = mode == .readOnly
+        config.label = "patchbay"
+        config.prepareDatabase { db in
+            if !db.configuration.readonly {
+                // Durable commits: a webhook that was answered 2xx survives power loss.
+                try db.execute(sql: durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF")
+            }
+        }
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw StoreError.wrap(error, path: path)
+        }
+
+        let migrator = Schema.migrator
+        do {
+            let (appID, hasTables, superseded, complete) = try pool.read { db in
+                let appID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+                let hasTables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
+                let superseded = try migrator.hasBeenSuperseded(db)
+                let complete = try migrator.hasCompletedMigrations(db)
+                return (appID, hasTables > 0, superseded, complete)
+            }
+            if superseded { throw StoreError.newerSchema(path: path) }
+            if hasTables && appID != Schema.applicationID {
+                throw StoreError.notPatchbay(path: path)
+            }
+            switch mode {
+            case .readOnly:
+                if !hasTables { throw StoreError.uninitialized(path: path) }
+                if !complete { throw StoreError.olderSchema(path: path) }
+            case .existing:
+                if !hasTables { throw StoreError.uninitialized(path: path) }
+                if !complete { try migrator.migrate(pool) }
+            case .create(let homeCurrency):
+                try migrator.migrate(pool)
+                try pool.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
+                        try db.execute(
+                            sql: "INSERT INTO settings(key, value) VALUES ('home_currency', ?) ON CONFLICT(key) DO NOTHING",
+                            arguments: [homeCurrency.uppercased()])
+                        return .commit
+                    }
+                }
+            }
+            let currency = try pool.read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'home_currency'")
+            }
+            return Store(path: path, writer: pool, readOnly: mode == .readOnly, homeCurrency: currency ?? "USD")
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.wrap(error, path: path)
+        }
+    }
+
+    private init(path: String, writer: DatabasePool, readOnly: Bool, homeCurrency: String) {
+        self.path = path
+        self.writer = writer
+        self.isReadOnly = readOnly
+        self.homeCurrency = homeCurrency
+    }
+
+    /// Refuses a file that is not SQLite before SQLite gets a chance to treat it as empty.
+    private static func checkHeader(path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw StoreError.unreadable(path: path, detail: "permission denied")
+        }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        if header.isEmpty { return }  // an empty file is an empty database
+        if header != Data("SQLite format 3\u{0}".utf8) {
+            throw StoreError.notADatabase(path: path, detail: "the file does not start with the SQLite header")
+        }
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction, retrying while another process holds the lock.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        if isReadOnly { throw StoreError.readOnly(path: path) }
+        var tries = 0
+        while true {
+            do {
+                return try writer.writeWithoutTransaction { db in
+                    var result: T?
+                    try db.inTransaction(.immediate) {
+                        result = try body(db)
+                        return .commit
+                    }
+                    return result!
+                }
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                tries += 1
+                if tries >= Self.busyRetries { throw StoreError.busy(path: path) }
+            } catch let error as StoreError {
+                throw error
+            } catch let error as DatabaseError {
+                throw StoreError.wrap(error, path: path)
+            }
+        }
+    }
+
+    /// Runs `body` on a read-only snapshot.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try writer.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.wrap(error, path: path)
+        }
+    }
+
+    /// Full integrity check. Costs a read of the whole file: for `init` and `check`, not for every open.
+    public func integrityProblems() throws -> [String] {
+        try read { db in
+            let rows = try String.fetchAll(db, sql: "PRAGMA quick_check")
+            return rows == ["ok"] ? [] : rows
+        }
+    }
+
+    /// Names of the applied migrations, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        try read { db in try Schema.migrator.appliedMigrations(db) }
+    }
+}
