@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["PatchbayStore"], path: "Sources/TestSupport"),
         .testTarget(name: "PatchbayStoreTests", dependencies: ["PatchbayStore", "PatchbayHub", "TestSupport"]),
         .testTarget(name: "PatchbayHubTests", dependencies: ["PatchbayHub", "TestSupport"]),
-        .testTarget(name: "PatchbayCLITests", dependencies: ["PatchbayCLI", "TestSupport"]),
+        .testTarget(name: "PatchbayCLITests", dependencies: ["PatchbayCLI", "PatchbayHub", "TestSupport", "patchbay"]),
         .testTarget(name: "PatchbayTextTests", dependencies: ["PatchbayText"]),
     ],
     swiftLanguageModes: [.v6]

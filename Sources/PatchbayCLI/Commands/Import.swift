@@ -32,7 +32,7 @@ extension Patchbay.Import {
             let store = try database.open()
             let currency = (currency ?? store.homeCurrency).uppercased()
             guard Currency.isValidCode(currency) else {
-                throw ValidationError("--currency must be a three-letter ISO 4217 code, got '\(currency)'")
+                throw CLIError("--currency must be a three-letter ISO 4217 code, got '\(currency)'")
             }
             let name = connector ?? format.rawValue
             let source = try store.connector(named: name) ?? store.saveConnector(ConnectorSpec(
@@ -43,17 +43,17 @@ extension Patchbay.Import {
             do {
                 data = try Data(contentsOf: URL(fileURLWithPath: file))
             } catch {
-                throw ValidationError("\(file): cannot read the file (\((error as NSError).localizedDescription))")
+                throw CLIError("\(file): cannot read the file (\((error as NSError).localizedDescription))")
             }
             let invoices: [InvoiceInput]
             do {
                 invoices = try InvoiceCSV.parse(data, format: format, currency: currency, file: file)
             } catch {
                 _ = try? store.recordFailedBatchRun(job: job, connector: source.id, rowsRead: 0, error: "\(error)")
-                throw ValidationError("\(error)\nNothing was imported.")
+                throw CLIError("\(error)\nNothing was imported.")
             }
             if invoices.isEmpty {
-                throw ValidationError("\(file): no invoice rows found; nothing was imported (an empty export would close every open invoice).")
+                throw CLIError("\(file): no invoice rows found; nothing was imported (an empty export would close every open invoice).")
             }
             let summary = try store.importInvoices(invoices, source: source.id, job: job)
             if output.json {

@@ -44,3 +44,9 @@ func emit(_ text: String) {
 }
 
 extension DeliveryState: ExpressibleByArgument {}
+
+/// A failure of a command's work (not of its arguments): printed as `Error: …`, exit status 1.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
