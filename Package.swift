@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Schema, migrations, records, every query and write.
@@ -27,6 +28,15 @@ let package = Package(
         ),
         // Untrusted text made safe for a terminal; used by every module that prints.
         .target(name: "PatchbayText"),
+        // ncurses, reached only from TerminalUI's curses backend.
+        .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
+        // Cells, layout, widgets and backends: everything draws into an in-memory buffer.
+        .target(name: "TerminalUI", dependencies: ["CNcurses", "PatchbayText"]),
+        // The dashboard: views, keys, themes, live data.
+        .target(
+            name: "PatchbayDashboard",
+            dependencies: ["TerminalUI", "PatchbayStore", "PatchbayText", .product(name: "Yams", package: "Yams")]
+        ),
         // Delivery policies (retry, backoff, classification, leases) and the engine.
         .target(
             name: "PatchbayHub",
@@ -42,6 +52,7 @@ let package = Package(
                 "PatchbayStore",
                 "PatchbayHub",
                 "PatchbayText",
+                "PatchbayDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -58,6 +69,8 @@ let package = Package(
         .testTarget(name: "PatchbayHubTests", dependencies: ["PatchbayHub", "TestSupport"]),
         .testTarget(name: "PatchbayCLITests", dependencies: ["PatchbayCLI", "PatchbayHub", "TestSupport", "patchbay"]),
         .testTarget(name: "PatchbayTextTests", dependencies: ["PatchbayText"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
+        .testTarget(name: "PatchbayDashboardTests", dependencies: ["PatchbayDashboard", "PatchbayHub", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

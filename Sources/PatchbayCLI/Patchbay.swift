@@ -11,9 +11,10 @@ public struct Patchbay: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Init.self, Status.self, Events.self, Show.self, Failed.self, Retry.self, Discard.self,
+            Dash.self, Init.self, Status.self, Events.self, Show.self, Failed.self, Retry.self, Discard.self,
             Pause.self, Resume.self, Import.self, Aging.self, Seed.self, Prune.self, Demo.self, Debug.self,
-        ]
+        ],
+        defaultSubcommand: Dash.self
     )
 
     public init() {}

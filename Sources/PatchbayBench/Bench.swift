@@ -1,0 +1,35 @@
+import Foundation
+
+/// Runs the chosen benchmarks in order and prints the report.
+struct Bench {
+    var options: BenchOptions
+
+    func run() throws {
+        var report = Report()
+        try FileManager.default.createDirectory(atPath: options.directory, withIntermediateDirectories: true)
+        let machine = try Machine.describe()
+        report.emit("patchbay-bench")
+        report.emit(machine.lines.map { "  " + $0 }.joined(separator: "\n"))
+        report.emit("  disk:    \(options.directory) (\(Machine.disk(at: options.directory)))")
+        report.emit("  command: " + CommandLine.arguments.joined(separator: " "))
+
+        let directory = options.directory
+        for suite in options.suites.sorted(by: { Self.order.firstIndex(of: $0)! < Self.order.firstIndex(of: $1)! }) {
+            switch suite {
+            case .raw: try RawSQLiteBenchmark(directory: directory).run(&report)
+            case .ingest: try IngestBenchmark(directory: directory).run(&report)
+            case .claim: try ClaimBenchmark(directory: directory).run(&report)
+            case .retry: try OperatorRetryBenchmark(directory: directory).run(&report)
+            case .reads:
+                try ReadBenchmark(
+                    builder: HistoryBuilder(events: options.events, directory: directory),
+                    repeatCount: options.repeatCount, rebuild: options.rebuild, explain: options.explain
+                ).run(&report)
+            }
+        }
+        report.printSummary()
+    }
+
+    /// The ceiling first, so that the store's write figures can be read against it.
+    static let order: [BenchOptions.Suite] = [.raw, .ingest, .claim, .retry, .reads]
+}

@@ -1,0 +1,57 @@
+import Foundation
+import GRDB
+import PatchbayStore
+
+/// `--explain`: SQLite's plan for the reads whose cost can grow with the log.
+///
+/// The SQL is copied from `Store+Reads.swift` (the store keeps its statements internal); if the two
+/// drift apart, these plans say nothing about the store, so keep them in step.
+enum QueryPlans {
+    static func print(path: String, parameters p: ReadBenchmark.Parameters, report: Report) throws {
+        func eventList(_ whereSQL: String) -> String { "SELECT e.* FROM events e \(whereSQL) ORDER BY e.id DESC LIMIT 51" }
+        let queries: [(String, String, StatementArguments)] = [
+            ("events, first page", eventList(""), []),
+            ("events, connector", eventList("""
+                WHERE (e.source_id = ? OR EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id AND x.connector_id = ?))
+                """), [p.quickbooks, p.quickbooks]),
+            ("events, state", eventList("""
+                WHERE EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id AND x.state = ?)
+                """), ["discarded"]),
+            ("events, text", eventList("""
+                WHERE (e.payload LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id
+                  AND x.last_error LIKE ? ESCAPE '\\'))
+                """), ["%\(p.rareText)%", "%\(p.rareText)%"]),
+            ("events, correlation", eventList("WHERE e.correlation_id = ?"), [p.correlation]),
+            ("events, since", eventList("""
+                WHERE e.id >= coalesce((SELECT id FROM events WHERE received_at >= ? ORDER BY received_at LIMIT 1), 9223372036854775807)
+                  AND e.received_at >= ?
+                """), [0, 0]),
+            ("per event: delivery states", "SELECT state, count(*) FROM deliveries WHERE event_id = ? GROUP BY state", [1]),
+            ("failed list", """
+                SELECT d.id, e.topic, c.name FROM deliveries d JOIN events e ON e.id = d.event_id
+                JOIN connectors c ON c.id = d.connector_id
+                WHERE d.state IN ('retrying', 'dead') ORDER BY d.updated_at DESC, d.id DESC LIMIT 50
+                """, []),
+            ("throughput, one connector", """
+                SELECT bucket * 60000 / 1800000 * 1800000 AS start, sum(received) FROM throughput_minute
+                WHERE bucket >= ? AND bucket < ? AND connector_id = ? GROUP BY 1
+                """, [0, 1, p.erp]),
+        ]
+        let queue = try DatabaseQueue(path: path, configuration: HistoryBuilder.readOnly)
+        try queue.read { db in
+            for (name, sql, arguments) in queries {
+                report.emit("\n  EXPLAIN QUERY PLAN — \(name)")
+                let rows = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments)
+                var depth: [Int: Int] = [0: 0]
+                for row in rows {
+                    let id: Int = row["id"]
+                    let parent: Int = row["parent"]
+                    let level = (depth[parent] ?? 0) + 1
+                    depth[id] = level
+                    report.emit(String(repeating: "  ", count: level + 1) + (row["detail"] as String))
+                }
+            }
+        }
+        report.emit("")
+    }
+}

@@ -1,0 +1,366 @@
+import Foundation
+import PatchbayStore
+import PatchbayText
+import TerminalUI
+
+extension Dashboard {
+    /// Draws the whole screen for a terminal of `size`. Records where rows are, for mouse clicks.
+    public func render(size: Size) -> Buffer {
+        var buffer = Buffer(width: size.width, height: size.height)
+        hits = []
+        let area = Rect(x: 0, y: 0, width: size.width, height: size.height)
+        guard size.width >= Self.minimumSize.width, size.height >= Self.minimumSize.height else {
+            let message = "Terminal too small (\(size.width)x\(size.height)): Patchbay needs "
+                + "\(Self.minimumSize.width)x\(Self.minimumSize.height). Enlarge it, or q to quit."
+            Paragraph([Line(message, theme.warn)], wrap: true).render(in: area, into: &buffer)
+            return buffer
+        }
+        let parts = Layout.vertical([.length(1), .fill(1), .length(1), .length(1)]).split(area)
+        renderHeader(in: parts[0], into: &buffer)
+        switch state.screen {
+        case .overview: renderOverview(in: parts[1], into: &buffer)
+        case .detail: renderDetail(in: parts[1], into: &buffer)
+        default: renderList(in: parts[1], into: &buffer)
+        }
+        renderStatus(in: parts[2], into: &buffer)
+        renderKeyHints(in: parts[3], into: &buffer)
+        if state.showHelp { renderHelp(in: parts[1], into: &buffer) }
+        if let confirmation = state.confirmation {
+            ConfirmDialog(title: confirmation.title, message: confirmation.message,
+                          borderStyle: theme.warn, textStyle: theme.text).render(in: parts[1], into: &buffer)
+        }
+        return buffer
+    }
+
+    // MARK: Chrome
+
+    private func renderHeader(in area: Rect, into buffer: inout Buffer) {
+        buffer.fill(area, style: theme.statusBar)
+        let statuses = state.overview?.statuses ?? []
+        let sinks = statuses.filter { $0.connector.direction == .sink }
+        let healthy = sinks.filter { $0.connector.health == .healthy }.count
+        let degraded = sinks.filter { $0.connector.health == .degraded }.count
+        let failing = sinks.filter { $0.connector.health == .failing }.count
+        let paused = statuses.filter(\.connector.paused).count
+        let clock = state.now.formatted(.iso8601.time(includingFractionalSeconds: false).timeSeparator(.colon)) + " UTC"
+        let name = URL(fileURLWithPath: state.databasePath).lastPathComponent
+        var spans: [Span] = [
+            Span(" Patchbay ", theme.title.over(theme.statusBar)),
+            Span("\(name)\(state.readOnly ? " (read-only)" : "")  ", theme.statusBar),
+            Span(state.live ? "● live" : "‖ paused", (state.live ? theme.ok : theme.warn).over(theme.statusBar)),
+            Span("  \(healthy) healthy", theme.ok.over(theme.statusBar)),
+            Span(" \(degraded) degraded", (degraded > 0 ? theme.retrying : theme.muted).over(theme.statusBar)),
+            Span(" \(failing) failing", (failing > 0 ? theme.dead : theme.muted).over(theme.statusBar)),
+        ]
+        if paused > 0 { spans.append(Span(" \(paused) paused", theme.warn.over(theme.statusBar))) }
+        spans.append(Span("  events today \(state.overview?.eventsToday ?? 0)", theme.statusBar))
+        let left = Line(spans)
+        let right = "\(state.screen.title) · \(state.window.label) · \(clock) "
+        let rightWidth = TextWidth.of(right)
+        buffer.write(left, x: area.x, y: area.y, maxWidth: max(0, area.width - rightWidth - 1), base: theme.statusBar)
+        buffer.write(right, x: area.right - rightWidth, y: area.y, style: theme.statusBar)
+    }
+
+    private func renderStatus(in area: Rect, into buffer: inout Buffer) {
+        if let input = state.input {
+            input.render(in: area, into: &buffer, style: theme.text)
+            return
+        }
+        if let toast = state.toast {
+            buffer.write(toast.message, x: area.x + 1, y: area.y, maxWidth: area.width - 2,
+                         style: toast.isError ? theme.error : theme.ok)
+            return
+        }
+        var notes: [String] = []
+        let filter = state.list(state.listKey).filter
+        if !filter.isEmpty { notes.append("filter: \(filter)") }
+        if state.screen == .events {
+            let f = state.eventFilter
+            if let t = f.topic { notes.append("topic=\(t)") }
+            if let t = f.text { notes.append("search: \(t)") }
+            if let s = f.state { notes.append("state=\(s.rawValue)") }
+            if let c = f.correlationId { notes.append("correlation=\(c)") }
+            if !state.eventCursors.isEmpty { notes.append("page \(state.eventCursors.count + 1)") }
+        }
+        if let group = state.failedGroupFilter, state.screen == .failed {
+            notes.append("group \(group.id): \(group.connector) · \(group.signature)")
+        }
+        let marked = state.list(state.listKey).marked.count
+        if marked > 0 { notes.append("\(marked) marked") }
+        if let error = state.loadError { notes.append("read failed: \(error)") }
+        buffer.write(notes.joined(separator: "  ·  "), x: area.x + 1, y: area.y, maxWidth: area.width - 2,
+                     style: state.loadError == nil ? theme.muted : theme.error)
+    }
+
+    func keyHints() -> [(key: String, action: String)] {
+        var hints: [(key: String, action: String)] = []
+        switch state.screen {
+        case .overview: hints = [("tab", "panel"), ("enter", "open"), ("r", "retry group"), ("+/-", "window")]
+        case .connectors: hints = [("p", "pause/resume"), ("enter", "failures"), ("s", "sort"), ("/", "filter")]
+        case .failed:
+            hints = state.failedGrouped && state.failedGroupFilter == nil
+                ? [("enter", "deliveries"), ("r", "retry group"), ("v", "flat"), ("/", "filter")]
+                : [("r", "retry"), ("R", "retry all"), ("d", "discard"), ("space", "mark"), ("enter", "event"), ("v", "grouped")]
+        case .retryQueue: hints = [("r", "retry now"), ("R", "retry all"), ("d", "discard"), ("space", "mark"), ("enter", "event")]
+        case .events: hints = [("enter", "detail"), ("/", "search"), (":", "events topic=…"), ("PgDn", "older")]
+        case .detail: hints = [("tab", "delivery"), ("r", "retry it"), ("d", "discard it"), ("j/k", "scroll")]
+        case .aging: hints = [("enter", "invoices"), ("b", "by due/invoice"), (":", "aging YYYY-MM-DD")]
+        case .invoices: hints = [("s", "sort"), ("/", "filter")]
+        }
+        return hints + [("esc", "back"), ("1-7", "views"), ("?", "help"), ("q", "quit")]
+    }
+
+    private func renderKeyHints(in area: Rect, into buffer: inout Buffer) {
+        KeyHints(keyHints(), keyStyle: theme.key, textStyle: theme.muted).render(in: area.inset(horizontal: 1, vertical: 0), into: &buffer)
+    }
+
+    private func renderHelp(in area: Rect, into buffer: inout Buffer) {
+        let lines: [Line] = [
+            Line("Keys for \(state.screen.title)", theme.title), "",
+        ] + keyHints().map { Line([Span(String($0.key.padding(toLength: 8, withPad: " ", startingAt: 0)), theme.key), Span($0.action, theme.text)]) }
+        + [
+            "",
+            Line("Everywhere", theme.title),
+            Line([Span("j/k ↑/↓ ", theme.key), Span("move   g/G top/bottom   PgUp/PgDn page", theme.text)]),
+            Line([Span("1-7     ", theme.key), Span("overview, connectors, failed, retry queue, events, detail, aging", theme.text)]),
+            Line([Span("/ :     ", theme.key), Span("filter the list · command (:failed :events topic=… :aging 2026-11-30 :q)", theme.text)]),
+            Line([Span("space   ", theme.key), Span("mark rows; r and d act on marked rows", theme.text)]),
+            Line([Span("h/l s   ", theme.key), Span("choose a column, sort by it", theme.text)]),
+            Line([Span("+/-     ", theme.key), Span("time window 15m 1h 6h 24h 7d", theme.text)]),
+            Line([Span("ctrl-r L", theme.key), Span(" refresh now · pause live updates", theme.text)]),
+        ]
+        let box = area.centered(width: min(area.width - 4, 86), height: min(area.height - 2, lines.count + 2))
+        buffer.fill(box, style: theme.text)
+        let inner = Block(title: Line("Help (? or esc closes)", theme.title), borderStyle: theme.focusedBorder, focused: true)
+            .render(in: box, into: &buffer)
+        Paragraph(lines).render(in: inner, into: &buffer)
+    }
+
+    // MARK: Overview
+
+    private func renderOverview(in area: Rect, into buffer: inout Buffer) {
+        let rows = Layout.vertical([.percentage(50), .fill(1)]).split(area)
+        let top = Layout.horizontal([.percentage(55), .fill(1)]).split(rows[0])
+        let bottom = Layout.horizontal([.percentage(55), .fill(1)]).split(rows[1])
+        renderThroughput(in: top[0], into: &buffer)
+        renderPanelTable(.failed, title: "Failed deliveries by error", in: top[1], into: &buffer)
+        renderPanelTable(.retryQueue, title: "Retry queue", in: bottom[0], into: &buffer)
+        renderAgingPanel(in: bottom[1], into: &buffer)
+    }
+
+    private func block(_ title: String, panel: OverviewPanel?) -> Block {
+        let focused = panel != nil && state.panel == panel
+        return Block(title: Line(title, theme.title), borderStyle: focused ? theme.focusedBorder : theme.border,
+                     titleStyle: theme.title, focused: focused)
+    }
+
+    private func renderThroughput(in area: Rect, into buffer: inout Buffer) {
+        let inner = block("Throughput · \(state.window.label)", panel: .throughput).render(in: area, into: &buffer)
+        guard !inner.isEmpty, let overview = state.overview else { return }
+        let series = overview.throughput
+        // The current rate: the last complete bucket, per second.
+        let last = series.dropLast().last
+        let perSecond = Double(last?.received ?? 0) / state.window.bucket
+        let delivered = series.reduce(0) { $0 + $1.delivered }
+        let failed = series.reduce(0) { $0 + $1.failed }
+        let received = series.reduce(0) { $0 + $1.received }
+        let legend = Line([
+            Span("■ received \(received)", theme.received), Span("  ■ delivered \(delivered)", theme.delivered),
+            Span("  ■ failed \(failed)", theme.failed), Span(String(format: "  %.2f/s", perSecond), theme.header),
+        ])
+        buffer.write(legend, x: inner.x, y: inner.y, maxWidth: inner.width)
+        let sinks = overview.statuses.filter { $0.connector.direction == .sink }
+        let sparkRows = min(sinks.count, max(0, (inner.height - 4) / 2))
+        let chartArea = Rect(x: inner.x, y: inner.y + 1, width: inner.width, height: inner.height - 1 - sparkRows)
+        TimeChart(series: [
+            .init("received", series.map(\.received), style: theme.received),
+            .init("delivered", series.map(\.delivered), style: theme.delivered),
+            .init("failed", series.map(\.failed), style: theme.failed),
+        ], axisStyle: theme.muted).render(in: chartArea, into: &buffer)
+        // Per-connector sparklines of deliveries, busiest first.
+        let ranked = sinks.sorted {
+            (overview.byConnector[$0.connector.id] ?? []).reduce(0) { $0 + $1.delivered }
+                > (overview.byConnector[$1.connector.id] ?? []).reduce(0) { $0 + $1.delivered }
+        }
+        for (index, status) in ranked.prefix(sparkRows).enumerated() {
+            let y = chartArea.bottom + index
+            let nameWidth = min(20, inner.width / 3)
+            buffer.write(TextWidth.truncate(status.connector.name, to: nameWidth), x: inner.x, y: y, maxWidth: nameWidth,
+                         style: theme.style(for: status.connector.health.rawValue))
+            let values = (overview.byConnector[status.connector.id] ?? []).map(\.delivered)
+            Sparkline(values, style: theme.delivered).render(
+                in: Rect(x: inner.x + nameWidth + 1, y: y, width: inner.width - nameWidth - 1, height: 1), into: &buffer)
+        }
+    }
+
+    private func renderPanelTable(_ panel: OverviewPanel, title: String, in area: Rect, into buffer: inout Buffer) {
+        let inner = block(title, panel: panel).render(in: area, into: &buffer)
+        guard !inner.isEmpty, let overview = state.overview else { return }
+        let rows: RowSet
+        switch panel {
+        case .failed:
+            rows = Rows.groups(overview.groups, theme: theme, now: state.now)
+            if rows.ids.isEmpty { buffer.write("Nothing failing.", x: inner.x + 1, y: inner.y, style: theme.ok); return }
+        default:
+            rows = Rows.retries(overview.retryQueue, theme: theme, now: state.now)
+            if rows.ids.isEmpty { buffer.write("Nothing waiting to retry.", x: inner.x + 1, y: inner.y, style: theme.ok); return }
+        }
+        // Narrow panels keep the columns that matter most.
+        let keep: [Int] = panel == .failed ? [0, 1, 4, 5] : [1, 2, 3, 4]
+        let columns = keep.map { rows.columns[$0] }
+        let cells = rows.rows.map { row in keep.map { row[$0] } }
+        drawTable(key: "overview.\(panel)", columns: columns, rows: cells, in: inner, into: &buffer,
+                  showSelection: state.panel == panel)
+    }
+
+    private func renderAgingPanel(in area: Rect, into buffer: inout Buffer) {
+        let inner = block("Invoice aging · \(state.agingAsOf)", panel: .aging).render(in: area, into: &buffer)
+        guard !inner.isEmpty, let overview = state.overview else { return }
+        if overview.aging.isEmpty { buffer.write("No open invoices.", x: inner.x + 1, y: inner.y, style: theme.muted); return }
+        var y = inner.y
+        for report in overview.aging {
+            guard y < inner.bottom else { break }
+            let total = Money.formatGrouped(minor: report.totalMinor, currency: report.currency)
+            buffer.write(Line([Span("\(report.currency) ", theme.header), Span("\(total) open · \(report.count) invoices", theme.text)]),
+                         x: inner.x, y: y, maxWidth: inner.width)
+            y += 1
+            let top = AgingBucket.allCases.map { report[$0].amountMinor }.max() ?? 1
+            for bucket in AgingBucket.allCases where y < inner.bottom {
+                let amount = report[bucket].amountMinor
+                BarRow(label: bucket.rawValue, value: amount, maxValue: max(1, top),
+                       valueText: Money.formatGrouped(minor: amount, currency: report.currency),
+                       style: Rows.bucketStyle(bucket, theme: theme), labelWidth: 7)
+                    .render(in: Rect(x: inner.x, y: y, width: inner.width, height: 1), into: &buffer)
+                y += 1
+            }
+        }
+        // The most overdue customers, across currencies.
+        let overdue = overview.aging.flatMap { report in report.customers.map { (report.currency, $0) } }
+            .filter { $0.1.maxDaysPastDue > 0 }
+            .sorted { $0.1.maxDaysPastDue > $1.1.maxDaysPastDue }
+        if y + 1 < inner.bottom, !overdue.isEmpty {
+            buffer.write("Most overdue", x: inner.x, y: y, style: theme.header)
+            y += 1
+            for (currency, customer) in overdue where y < inner.bottom {
+                let amount = Money.formatGrouped(minor: customer.totalMinor, currency: currency)
+                buffer.write(Line([Span("\(customer.maxDaysPastDue)d ", theme.dead), Span(customer.customer, theme.text),
+                                   Span(" \(currency) \(amount)", theme.muted)]), x: inner.x, y: y, maxWidth: inner.width)
+                y += 1
+            }
+        }
+    }
+
+    // MARK: Lists
+
+    private func renderList(in area: Rect, into buffer: inout Buffer) {
+        var title = state.screen.title
+        if state.screen == .failed {
+            if let group = state.failedGroupFilter { title += " · group \(group.id) (\(group.connector))" }
+            else if state.failedGrouped { title += " · by error" }
+            if let id = state.failedConnector, let name = state.overview?.statuses.first(where: { $0.connector.id == id })?.connector.name {
+                title += " · \(name)"
+            }
+        }
+        if state.screen == .aging { title += " · as of \(state.agingAsOf) · by \(state.agingBasis.rawValue) date" }
+        let inner = Block(title: Line(title, theme.title), borderStyle: theme.border, titleStyle: theme.title).render(in: area, into: &buffer)
+        guard !inner.isEmpty, let rows = currentRows() else { return }
+        if rows.ids.isEmpty {
+            buffer.write(emptyMessage(), x: inner.x + 1, y: inner.y + 1, maxWidth: inner.width - 2, style: theme.muted)
+            return
+        }
+        drawTable(key: state.listKey, columns: rows.columns, rows: rows.rows, in: inner, into: &buffer, showSelection: true, ids: rows.ids)
+    }
+
+    private func emptyMessage() -> String {
+        switch state.screen {
+        case .failed: return "No failing deliveries."
+        case .retryQueue: return "Nothing waiting to retry."
+        case .events: return state.eventPage == nil ? "Loading…" : "No events match."
+        case .aging: return "No open invoices as of \(state.agingAsOf)."
+        case .invoices: return "No open invoices."
+        default: return "Nothing here yet."
+        }
+    }
+
+    private func drawTable(key: String, columns: [Table.Column], rows: [[Line]], in area: Rect,
+                           into buffer: inout Buffer, showSelection: Bool, ids: [Int64] = []) {
+        var list = state.list(key)
+        list.clamp(count: rows.count)
+        let marked = Set(ids.enumerated().filter { list.marked.contains($0.element) }.map(\.offset))
+        let table = Table(
+            columns: columns, rows: rows, selected: showSelection ? list.selected : nil, marked: marked,
+            sortColumn: list.sortColumn, sortDescending: list.sortDescending,
+            focusedColumn: key.hasPrefix("overview.") ? nil : list.focusedColumn,
+            headerStyle: theme.header, selectedStyle: theme.selection, markedStyle: theme.marked)
+        let offset = table.render(in: area, into: &buffer, offset: list.offset)
+        if list.offset != offset || list.selected != state.list(key).selected {
+            list.offset = offset
+            state.lists[key] = list
+        }
+        hits.append((Rect(x: area.x, y: area.y + 1, width: area.width, height: area.height - 1), key, offset))
+    }
+
+    // MARK: Event detail
+
+    private func renderDetail(in area: Rect, into buffer: inout Buffer) {
+        guard case .detail(let id) = state.screen else { return }
+        let inner = Block(title: Line("Event \(id)", theme.title), borderStyle: theme.border).render(in: area, into: &buffer)
+        guard !inner.isEmpty else { return }
+        guard let detail = state.detail else {
+            buffer.write("Loading…", x: inner.x + 1, y: inner.y, style: theme.muted)
+            return
+        }
+        let lines = detailLines(detail)
+        let maxScroll = max(0, lines.count - inner.height)
+        if state.detailScroll > maxScroll { state.detailScroll = maxScroll }
+        Paragraph(lines, wrap: true, offset: state.detailScroll).render(in: inner, into: &buffer)
+    }
+
+    func detailLines(_ detail: EventDetail) -> [Line] {
+        let e = detail.event
+        func time(_ ms: Int64) -> String { Date(millis: ms).iso8601 }
+        var lines: [Line] = [
+            Line([Span(e.topic, theme.header), Span(" from ", theme.muted), Span(detail.source, theme.text),
+                  Span("  received \(time(e.receivedAt))", theme.muted)]),
+            Line([Span("correlation ", theme.muted), Span(e.correlationId ?? "-", theme.accent),
+                  Span("  key ", theme.muted), Span(e.idempotencyKey, theme.text)]),
+            "",
+        ]
+        for (index, history) in detail.deliveries.enumerated() {
+            let d = history.delivery
+            let selected = index == state.detailDelivery
+            lines.append(Line([
+                Span(selected ? "▶ " : "  ", theme.accent),
+                Span("→ \(history.connector) ", selected ? theme.header : theme.text),
+                Span(d.state.rawValue, theme.style(for: d.state.rawValue)),
+                Span("  attempt \(d.attempts)/\(d.maxAttempts)", theme.muted),
+                Span(d.nextAttemptAt.map { "  next \(Rows.ago($0, now: state.now))" } ?? "", theme.retrying),
+                Span("  delivery \(d.id)", theme.muted),
+            ]))
+            for attempt in history.attempts {
+                let status = attempt.statusCode.map { " \($0)" } ?? ""
+                let outcomeStyle = attempt.outcome == .success ? theme.ok : theme.error
+                lines.append(Line([
+                    Span("     #\(attempt.number) \(time(attempt.startedAt)) ", theme.muted),
+                    Span("\(attempt.durationMs) ms ", theme.muted),
+                    Span("\(attempt.outcome.rawValue)\(status)", outcomeStyle),
+                    Span(attempt.error.map { "  \($0)" } ?? "", theme.text),
+                ]))
+            }
+            for transition in history.transitions {
+                lines.append(Line([
+                    Span("     \(time(transition.at)) ", theme.muted),
+                    Span(transition.fromState.rawValue, theme.style(for: transition.fromState.rawValue)),
+                    Span(" → ", theme.muted),
+                    Span(transition.toState.rawValue, theme.style(for: transition.toState.rawValue)),
+                    Span(" [\(transition.actor.rawValue)]", transition.actor == .operator_ ? theme.warn : theme.muted),
+                    Span(transition.reason.map { " \($0)" } ?? "", theme.text),
+                ]))
+            }
+        }
+        lines.append("")
+        lines.append(Line("Payload (sha256 \(e.payloadHash.prefix(12))…)", theme.header))
+        lines += JSONHighlighter.lines(e.payload, theme: theme)
+        return lines
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import PatchbayStore
+import Synchronization
+import TerminalUI
+
+/// Runs work on one background queue and keeps the results until the drawing loop collects them,
+/// so database reads never block drawing or keys.
+public final class BackgroundExecutor: WorkExecutor, @unchecked Sendable {
+    private let queue = DispatchQueue(label: "patchbay.dashboard.reads")
+    private let lock = NSLock()
+    private var mailbox: [DashboardMessage] = []
+
+    public init() {}
+
+    public func submit(_ work: @escaping @Sendable () -> DashboardMessage) {
+        queue.async { [self] in
+            let message = work()
+            lock.lock()
+            mailbox.append(message)
+            lock.unlock()
+        }
+    }
+
+    /// Messages that arrived since the last call, oldest first.
+    public func collect() -> [DashboardMessage] {
+        lock.lock()
+        defer { lock.unlock() }
+        let messages = mailbox
+        mailbox.removeAll()
+        return messages
+    }
+}
+
+/// Set by SIGTERM/SIGHUP; the loop restores the terminal and exits.
+let terminationRequested = Atomic<Bool>(false)
+
+/// The dashboard on a real terminal: the drawing loop, live updates and clean exits.
+public enum DashboardRunner {
+    public struct Options: Sendable {
+        public var databasePath: String
+        public var readOnly: Bool
+        public var theme: String?
+        /// How often the change watcher polls `PRAGMA data_version`.
+        public var pollInterval: TimeInterval
+
+        public init(databasePath: String, readOnly: Bool = false, theme: String? = nil, pollInterval: TimeInterval = 0.5) {
+            self.databasePath = databasePath
+            self.readOnly = readOnly
+            self.theme = theme
+            self.pollInterval = pollInterval
+        }
+    }
+
+    /// Opens the database (before touching the terminal, so errors print normally), then runs until `q`.
+    public static func run(_ options: Options) throws {
+        let store = try Store.open(at: options.databasePath, mode: options.readOnly ? .readOnly : .existing)
+        let watcher = try ChangeWatcher(path: options.databasePath)
+        let (theme, themeError) = Theme.resolve(options.theme)
+        let executor = BackgroundExecutor()
+        let dashboard = Dashboard(reader: store, actor: options.readOnly ? nil : store, executor: executor,
+                                  databasePath: options.databasePath, theme: theme)
+        let environment = ProcessInfo.processInfo.environment
+        let backend = CursesBackend(noColor: environment["NO_COLOR"].map { !$0.isEmpty } ?? false)
+        if backend.colorDepth == .monochrome && themeError == nil { dashboard.theme = .mono }
+        signal(SIGTERM) { _ in terminationRequested.store(true, ordering: .relaxed) }
+        signal(SIGHUP) { _ in terminationRequested.store(true, ordering: .relaxed) }
+        signal(SIGINT) { _ in terminationRequested.store(true, ordering: .relaxed) }
+        defer { backend.restore() }
+        dashboard.setThemeWarning(themeError?.description)
+        loop(dashboard: dashboard, backend: backend, executor: executor, watcher: watcher, poll: options.pollInterval)
+    }
+
+    static func loop(dashboard: Dashboard, backend: CursesBackend, executor: BackgroundExecutor,
+                     watcher: ChangeWatcher, poll: TimeInterval) {
+        dashboard.tick(now: Date())
+        dashboard.reload()
+        var dirty = true
+        var lastPoll = Date.distantPast
+        var lastSecond = Int(Date().timeIntervalSince1970)
+        let pollInFlight = Atomic<Bool>(false)
+        let changed = Atomic<Bool>(false)
+        let pollQueue = DispatchQueue(label: "patchbay.dashboard.watch")
+        while !dashboard.shouldQuit && !terminationRequested.load(ordering: .relaxed) {
+            if dirty {
+                backend.draw(dashboard.render(size: backend.size))
+                dirty = false
+            }
+            // Wait for a key for up to 100 ms: idle, this wakes ten times a second and draws nothing.
+            if let event = backend.nextEvent(timeoutMilliseconds: 100) {
+                dashboard.handle(event)
+                dirty = true
+                // Drain keys typed ahead before drawing again.
+                while let more = backend.nextEvent(timeoutMilliseconds: 0) { dashboard.handle(more) }
+            }
+            for message in executor.collect() {
+                dashboard.receive(message)
+                dirty = true
+            }
+            let now = Date()
+            if Int(now.timeIntervalSince1970) != lastSecond {
+                lastSecond = Int(now.timeIntervalSince1970)
+                dashboard.tick(now: now)
+                dirty = true  // the clock; ncurses sends only the changed digits
+            }
+            if now.timeIntervalSince(lastPoll) >= poll && !pollInFlight.load(ordering: .relaxed) {
+                lastPoll = now
+                pollInFlight.store(true, ordering: .relaxed)
+                pollQueue.async {
+                    if (try? watcher.poll()) == true { changed.store(true, ordering: .relaxed) }
+                    pollInFlight.store(false, ordering: .relaxed)
+                }
+            }
+            if changed.exchange(false, ordering: .relaxed) && dashboard.state.live {
+                dashboard.tick(now: now)
+                dashboard.reload()
+            }
+        }
+    }
+}

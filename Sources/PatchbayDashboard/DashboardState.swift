@@ -1,0 +1,145 @@
+import Foundation
+import PatchbayStore
+import TerminalUI
+
+/// The screens, by the number key that opens each.
+public enum Screen: Equatable, Sendable {
+    case overview
+    case connectors
+    case failed
+    case retryQueue
+    case events
+    case detail(EventID)
+    case aging
+    case invoices(customer: String, currency: String)
+
+    public var title: String {
+        switch self {
+        case .overview: return "Overview"
+        case .connectors: return "Connectors"
+        case .failed: return "Failed"
+        case .retryQueue: return "Retry queue"
+        case .events: return "Event history"
+        case .detail(let id): return "Event \(id)"
+        case .aging: return "Invoice aging"
+        case .invoices(let customer, let currency): return "Open invoices: \(customer) (\(currency))"
+        }
+    }
+}
+
+/// The panels of the overview, in `tab` order.
+public enum OverviewPanel: Int, CaseIterable, Sendable {
+    case throughput, failed, retryQueue, aging
+}
+
+/// Selection, scroll, marks, sort and filter of one list.
+public struct ListState: Equatable, Sendable {
+    public var selected = 0
+    public var offset = 0
+    public var marked: Set<Int64> = []
+    public var filter = ""
+    public var sortColumn: Int?
+    public var sortDescending = false
+    public var focusedColumn = 0
+
+    public init() {}
+
+    public mutating func move(by delta: Int, count: Int) {
+        guard count > 0 else { selected = 0; return }
+        selected = min(count - 1, max(0, selected + delta))
+    }
+
+    public mutating func clamp(count: Int) {
+        selected = count == 0 ? 0 : min(selected, count - 1)
+    }
+}
+
+/// A question awaiting `y` or `n`.
+public struct Confirmation: Equatable, Sendable {
+    public var title: String
+    public var message: String
+    public var action: OperatorAction
+}
+
+/// What an operator asked the dashboard to change.
+public enum OperatorAction: Equatable, Sendable {
+    case retry([DeliveryID])
+    case retryMatching(FailureFilter, description: String)
+    case discard([DeliveryID])
+    case pause(String, Bool)
+}
+
+/// Everything the dashboard shows and remembers. Rendering is a pure function of this and the theme.
+public struct DashboardState: Sendable {
+    public var databasePath: String
+    public var readOnly: Bool
+    public var now: Date
+    public var screen: Screen = .overview
+    public var history: [Screen] = []
+    public var window: TimeWindow = .hour
+    public var live = true
+    public var panel: OverviewPanel = .throughput
+    public var lists: [String: ListState] = [:]
+    public var input: InputLine?
+    public var inputPurpose: InputPurpose?
+    public var confirmation: Confirmation?
+    public var showHelp = false
+    public var toast: Toast?
+    public var themeWarning: String?
+
+    // Data, as last loaded.
+    public var overview: OverviewSnapshot?
+    public var connectorStatuses: [ConnectorStatus] = []
+    public var connectorSeries: [ConnectorID: [ThroughputBucket]] = [:]
+    public var failures: [FailedDelivery] = []
+    public var groups: [ErrorGroup] = []
+    public var failedGrouped = true
+    public var failedGroupFilter: ErrorGroup?
+    public var failedConnector: ConnectorID?
+    public var retryRows: [FailedDelivery] = []
+    public var eventFilter = EventFilter()
+    public var eventPage: EventPage?
+    /// Cursors of the pages before the current one, for PgUp at the top.
+    public var eventCursors: [EventID?] = []
+    public var eventBefore: EventID?
+    public var detail: EventDetail?
+    public var detailScroll = 0
+    public var detailDelivery = 0
+    public var agingAsOf: String
+    public var agingBasis: AgingBasis = .due
+    public var agingReports: [CurrencyAging] = []
+    public var invoices: [Invoice] = []
+    /// Last load error, shown instead of stale silence.
+    public var loadError: String?
+
+    public enum InputPurpose: Sendable { case filter, command }
+
+    public struct Toast: Equatable, Sendable {
+        public var message: String
+        public var isError: Bool
+        public var at: Date
+    }
+
+    public init(databasePath: String, readOnly: Bool, now: Date) {
+        self.databasePath = databasePath
+        self.readOnly = readOnly
+        self.now = now
+        self.agingAsOf = now.formatted(.iso8601.year().month().day())
+    }
+
+    /// The list state of a screen (one per screen kind).
+    public func list(_ key: String) -> ListState { lists[key] ?? ListState() }
+
+    public var listKey: String {
+        switch screen {
+        case .overview: return "overview.\(panel)"
+        case .connectors: return "connectors"
+        case .failed: return failedGrouped && failedGroupFilter == nil ? "failed.groups" : "failed.rows"
+        case .retryQueue: return "retry"
+        case .events: return "events"
+        case .detail: return "detail"
+        case .aging: return "aging"
+        case .invoices: return "invoices"
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import PatchbayStore
+
+/// What the overview shows, read in one go.
+public struct OverviewSnapshot: Sendable, Equatable {
+    public var statuses: [ConnectorStatus]
+    public var eventsToday: Int
+    public var throughput: [ThroughputBucket]
+    public var byConnector: [ConnectorID: [ThroughputBucket]]
+    public var groups: [ErrorGroup]
+    public var retryQueue: [FailedDelivery]
+    public var aging: [CurrencyAging]
+
+    public init(statuses: [ConnectorStatus], eventsToday: Int, throughput: [ThroughputBucket],
+                byConnector: [ConnectorID: [ThroughputBucket]], groups: [ErrorGroup],
+                retryQueue: [FailedDelivery], aging: [CurrencyAging]) {
+        self.statuses = statuses
+        self.eventsToday = eventsToday
+        self.throughput = throughput
+        self.byConnector = byConnector
+        self.groups = groups
+        self.retryQueue = retryQueue
+        self.aging = aging
+    }
+}
+
+/// The reads the dashboard makes. Declared here, where it is used; the store conforms.
+public protocol DashboardReading: Sendable {
+    func overview(window: TimeWindow, now: Date) throws -> OverviewSnapshot
+    func connectorRows(window: TimeWindow, now: Date) throws -> (statuses: [ConnectorStatus], series: [ConnectorID: [ThroughputBucket]])
+    func failures(_ filter: FailureFilter, limit: Int) throws -> [FailedDelivery]
+    func groups(connector: ConnectorID?) throws -> [ErrorGroup]
+    func retries(limit: Int) throws -> [FailedDelivery]
+    func eventPage(_ filter: EventFilter, before: EventID?, limit: Int) throws -> EventPage
+    func event(_ id: EventID) throws -> EventDetail?
+    func agingReport(asOf: String, by: AgingBasis) throws -> [CurrencyAging]
+    func customerInvoices(customer: String, currency: String) throws -> [Invoice]
+}
+
+/// The writes an operator makes from the dashboard.
+public protocol DashboardActing: Sendable {
+    func requeue(_ ids: [DeliveryID]) throws -> OperatorResult
+    func requeue(matching filter: FailureFilter) throws -> OperatorResult
+    func discardDeliveries(_ ids: [DeliveryID]) throws -> OperatorResult
+    func pause(_ connector: String, paused: Bool) throws -> Bool
+    func countFailing(_ filter: FailureFilter) throws -> Int
+}
+
+/// The time windows of the throughput panel, with the bucket each is drawn in.
+public enum TimeWindow: Int, CaseIterable, Sendable {
+    case fifteenMinutes, hour, sixHours, day, week
+
+    public var seconds: TimeInterval {
+        switch self {
+        case .fifteenMinutes: return 900
+        case .hour: return 3600
+        case .sixHours: return 21_600
+        case .day: return 86_400
+        case .week: return 604_800
+        }
+    }
+
+    public var bucket: TimeInterval {
+        switch self {
+        case .fifteenMinutes, .hour: return 60
+        case .sixHours: return 300
+        case .day: return 900
+        case .week: return 7200
+        }
+    }
+
+    public var label: String {
+        switch self {
+        case .fifteenMinutes: return "15m"
+        case .hour: return "1h"
+        case .sixHours: return "6h"
+        case .day: return "24h"
+        case .week: return "7d"
+        }
+    }
+
+    public var wider: TimeWindow { TimeWindow(rawValue: rawValue + 1) ?? self }
+    public var narrower: TimeWindow { TimeWindow(rawValue: rawValue - 1) ?? self }
+}
+
+extension Store: DashboardReading, DashboardActing {
+    public func overview(window: TimeWindow, now: Date) throws -> OverviewSnapshot {
+        let midnight = Calendar.utc.startOfDay(for: now)
+        return OverviewSnapshot(
+            statuses: try connectorStatuses(),
+            eventsToday: try receivedCount(since: midnight),
+            throughput: try throughput(window: window.seconds, bucket: window.bucket, now: now),
+            byConnector: try throughputByConnector(window: window.seconds, bucket: window.bucket, now: now),
+            groups: try errorGroups(limit: 50),
+            retryQueue: try retryQueue(limit: 50),
+            aging: try aging(asOf: Self.day(now)))
+    }
+
+    public func connectorRows(window: TimeWindow, now: Date) throws
+        -> (statuses: [ConnectorStatus], series: [ConnectorID: [ThroughputBucket]])
+    {
+        (try connectorStatuses(), try throughputByConnector(window: window.seconds, bucket: window.bucket, now: now))
+    }
+
+    public func failures(_ filter: FailureFilter, limit: Int) throws -> [FailedDelivery] {
+        try failedDeliveries(filter, limit: limit)
+    }
+
+    public func groups(connector: ConnectorID?) throws -> [ErrorGroup] {
+        try errorGroups(connector: connector, limit: 500)
+    }
+
+    public func retries(limit: Int) throws -> [FailedDelivery] { try retryQueue(limit: limit) }
+
+    public func eventPage(_ filter: EventFilter, before: EventID?, limit: Int) throws -> EventPage {
+        try events(filter, limit: limit, before: before)
+    }
+
+    public func event(_ id: EventID) throws -> EventDetail? { try eventDetail(id) }
+
+    public func agingReport(asOf: String, by: AgingBasis) throws -> [CurrencyAging] {
+        try aging(asOf: asOf, by: by)
+    }
+
+    public func customerInvoices(customer: String, currency: String) throws -> [Invoice] {
+        try openInvoices(customer: customer, currency: currency)
+    }
+
+    public func requeue(_ ids: [DeliveryID]) throws -> OperatorResult { try retry(ids, reason: "requeued from the dashboard") }
+
+    public func requeue(matching filter: FailureFilter) throws -> OperatorResult {
+        try retry(matching: filter, reason: "requeued from the dashboard (bulk)")
+    }
+
+    public func discardDeliveries(_ ids: [DeliveryID]) throws -> OperatorResult {
+        try discard(ids, reason: "discarded from the dashboard")
+    }
+
+    public func pause(_ connector: String, paused: Bool) throws -> Bool {
+        try setPaused(connector, paused: paused, reason: paused ? "paused from the dashboard" : nil)
+    }
+
+    public func countFailing(_ filter: FailureFilter) throws -> Int { try failingCount(filter) }
+
+    static func day(_ date: Date) -> String { date.formatted(.iso8601.year().month().day()) }
+}
+
+extension Calendar {
+    static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+}

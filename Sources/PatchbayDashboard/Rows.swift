@@ -1,0 +1,202 @@
+import Foundation
+import PatchbayStore
+import TerminalUI
+
+/// A list as a screen shows it: columns, rows of cells, and the id behind each row.
+public struct RowSet: Sendable {
+    public var columns: [Table.Column]
+    public var rows: [[Line]]
+    public var ids: [Int64]
+
+    /// Applies the list's text filter and sort. Pure: the same state gives the same rows.
+    func arranged(by list: ListState) -> RowSet {
+        var indices = Array(rows.indices)
+        let needle = list.filter.lowercased()
+        if !needle.isEmpty {
+            indices = indices.filter { index in
+                rows[index].contains { $0.plainText.lowercased().contains(needle) }
+            }
+        }
+        if let column = list.sortColumn, column < columns.count {
+            indices.sort { a, b in
+                let order = RowSet.compare(rows[a][column].plainText, rows[b][column].plainText)
+                if order == 0 { return a < b }
+                return list.sortDescending ? order > 0 : order < 0
+            }
+        }
+        return RowSet(columns: columns, rows: indices.map { rows[$0] }, ids: indices.map { ids[$0] })
+    }
+
+    /// Numbers compare as numbers (`9` before `10`, `1,200.00` as 1200), the rest as text.
+    static func compare(_ a: String, _ b: String) -> Int {
+        func number(_ s: String) -> Double? {
+            let cleaned = s.replacingOccurrences(of: ",", with: "").trimmingCharacters(in: .whitespaces)
+            return Double(cleaned.split(separator: " ").first.map(String.init) ?? cleaned)
+        }
+        if let x = number(a), let y = number(b) { return x < y ? -1 : (x > y ? 1 : 0) }
+        let result = a.localizedCaseInsensitiveCompare(b)
+        return result == .orderedAscending ? -1 : (result == .orderedDescending ? 1 : 0)
+    }
+}
+
+/// Records mapped to rows: pure functions of data, theme and the clock.
+enum Rows {
+    static func ago(_ millis: Int64?, now: Date) -> String {
+        guard let millis else { return "-" }
+        let seconds = Int((now.millis - millis) / 1000)
+        let s = abs(seconds)
+        let text: String
+        switch s {
+        case ..<60: text = "\(s)s"
+        case ..<3600: text = "\(s / 60)m"
+        case ..<86_400: text = "\(s / 3600)h\(s % 3600 / 60 > 0 ? "\(s % 3600 / 60)m" : "")"
+        default: text = "\(s / 86_400)d\(s % 86_400 / 3600 > 0 ? "\(s % 86_400 / 3600)h" : "")"
+        }
+        return seconds < 0 ? "in \(text)" : "\(text) ago"
+    }
+
+    static func connectors(_ statuses: [ConnectorStatus], series: [ConnectorID: [ThroughputBucket]],
+                           theme: Theme, now: Date) -> RowSet {
+        let columns = [
+            Table.Column("CONNECTOR", .min(14)), Table.Column("PATTERN", .length(14)), Table.Column("SYSTEM", .length(12)),
+            Table.Column("HEALTH", .length(8)), Table.Column("PEND", .length(6), alignRight: true),
+            Table.Column("RETRY", .length(6), alignRight: true), Table.Column("DEAD", .length(6), alignRight: true),
+            Table.Column("DELIVERED", .length(9), alignRight: true), Table.Column("ERR%", .length(5), alignRight: true),
+            Table.Column("LAST OK", .length(9)), Table.Column("STATE", .length(7)),
+        ]
+        var rows: [[Line]] = []
+        for status in statuses {
+            let c = status.connector
+            let window = series[c.id] ?? []
+            let delivered = window.reduce(0) { $0 + $1.delivered }
+            let failed = window.reduce(0) { $0 + $1.failed }
+            let rate = delivered + failed > 0 ? "\(failed * 100 / (delivered + failed))" : "-"
+            rows.append([
+                Line(c.name, theme.text), Line(c.pattern.rawValue, theme.muted), Line(c.system, theme.text),
+                Line(c.health.rawValue, theme.style(for: c.health.rawValue)),
+                Line("\(status.count(.pending))", theme.text),
+                Line("\(status.count(.retrying))", status.count(.retrying) > 0 ? theme.retrying : theme.muted),
+                Line("\(status.count(.dead))", status.count(.dead) > 0 ? theme.dead : theme.muted),
+                Line("\(status.count(.delivered))", theme.text), Line(rate, failed > 0 ? theme.warn : theme.muted),
+                Line(c.lastSuccessAt.map { ago($0, now: now) } ?? "-", theme.muted),
+                c.paused ? Line("paused", theme.warn) : Line(c.direction.rawValue, theme.muted),
+            ])
+        }
+        return RowSet(columns: columns, rows: rows, ids: statuses.map(\.connector.id))
+    }
+
+    static func groups(_ groups: [ErrorGroup], theme: Theme, now: Date) -> RowSet {
+        let columns = [
+            Table.Column("COUNT", .length(6), alignRight: true), Table.Column("CONNECTOR", .length(18)),
+            Table.Column("RETRY", .length(5), alignRight: true), Table.Column("DEAD", .length(5), alignRight: true),
+            Table.Column("LAST SEEN", .length(9)), Table.Column("ERROR", .fill(1)),
+        ]
+        let rows = groups.map { g in
+            [Line("\(g.count)", theme.error), Line(g.connector, theme.text),
+             Line("\(g.retrying)", g.retrying > 0 ? theme.retrying : theme.muted),
+             Line("\(g.dead)", g.dead > 0 ? theme.dead : theme.muted),
+             Line(ago(g.lastSeen, now: now), theme.muted), Line(g.signature, theme.text)]
+        }
+        return RowSet(columns: columns, rows: rows, ids: groups.map(\.id))
+    }
+
+    static func failures(_ rows: [FailedDelivery], theme: Theme, now: Date) -> RowSet {
+        let columns = [
+            Table.Column("ID", .length(7), alignRight: true), Table.Column("CONNECTOR", .length(18)),
+            Table.Column("STATE", .length(8)), Table.Column("TRIES", .length(5), alignRight: true),
+            Table.Column("FAILED", .length(8)), Table.Column("ERROR", .fill(1)),
+        ]
+        let lines = rows.map { d in
+            [Line("\(d.id)", theme.muted), Line(d.connector, theme.text), Line(d.state.rawValue, theme.style(for: d.state.rawValue)),
+             Line("\(d.attempts)/\(d.maxAttempts)", theme.text), Line(ago(d.updatedAt, now: now), theme.muted),
+             Line(d.lastError ?? "", theme.text)]
+        }
+        return RowSet(columns: columns, rows: lines, ids: rows.map(\.id))
+    }
+
+    static func retries(_ rows: [FailedDelivery], theme: Theme, now: Date) -> RowSet {
+        let columns = [
+            Table.Column("ID", .length(7), alignRight: true), Table.Column("CONNECTOR", .length(18)),
+            Table.Column("NEXT", .length(9)), Table.Column("ATTEMPT", .length(7), alignRight: true),
+            Table.Column("LAST ERROR", .fill(1)),
+        ]
+        let lines = rows.map { d in
+            [Line("\(d.id)", theme.muted), Line(d.connector, theme.text),
+             Line(d.nextAttemptAt.map { ago($0, now: now) } ?? "-", theme.retrying),
+             Line("\(d.attempts)/\(d.maxAttempts)", theme.text), Line(d.lastError ?? "", theme.text)]
+        }
+        return RowSet(columns: columns, rows: lines, ids: rows.map(\.id))
+    }
+
+    static func events(_ page: EventPage?, theme: Theme, now: Date) -> RowSet {
+        let columns = [
+            Table.Column("ID", .length(8), alignRight: true), Table.Column("TOPIC", .length(20)),
+            Table.Column("SOURCE", .length(18)), Table.Column("RECEIVED", .length(9)),
+            Table.Column("CORRELATION", .length(14)), Table.Column("DELIVERIES", .fill(1)),
+        ]
+        let summaries = page?.events ?? []
+        let lines = summaries.map { s -> [Line] in
+            var spans: [Span] = []
+            for state in DeliveryState.allCases {
+                guard let n = s.deliveryStates[state] else { continue }
+                if !spans.isEmpty { spans.append(Span(" ", theme.text)) }
+                spans.append(Span("\(n) \(state.rawValue)", theme.style(for: state.rawValue)))
+            }
+            return [Line("\(s.event.id)", theme.muted), Line(s.event.topic, theme.text), Line(s.source, theme.text),
+                    Line(ago(s.event.receivedAt, now: now), theme.muted), Line(s.event.correlationId ?? "", theme.muted),
+                    Line(spans)]
+        }
+        return RowSet(columns: columns, rows: lines, ids: summaries.map(\.event.id))
+    }
+
+    static func aging(_ reports: [CurrencyAging], theme: Theme) -> RowSet {
+        let buckets = AgingBucket.allCases
+        let columns = [Table.Column("CUR", .length(4)), Table.Column("CUSTOMER", .min(16))]
+            + buckets.map { Table.Column($0.rawValue, .length(10), alignRight: true) }
+            + [Table.Column("TOTAL", .length(11), alignRight: true)]
+        var rows: [[Line]] = []
+        var ids: [Int64] = []
+        for report in reports {
+            for customer in report.customers {
+                rows.append([Line(report.currency, theme.muted), Line(customer.customer, theme.text)]
+                    + buckets.map { bucket in
+                        let amount = customer[bucket].amountMinor
+                        return Line(Money.formatGrouped(minor: amount, currency: report.currency),
+                                    amount == 0 ? theme.muted : bucketStyle(bucket, theme: theme))
+                    }
+                    + [Line(Money.formatGrouped(minor: customer.totalMinor, currency: report.currency), theme.header)])
+                ids.append(Int64(ids.count))
+            }
+        }
+        return RowSet(columns: columns, rows: rows, ids: ids)
+    }
+
+    static func bucketStyle(_ bucket: AgingBucket, theme: Theme) -> Style {
+        switch bucket {
+        case .current: return theme.ok
+        case .days1to30: return theme.text
+        case .days31to60: return theme.warn
+        case .days61to90: return theme.retrying
+        case .over90: return theme.dead
+        }
+    }
+
+    static func invoices(_ invoices: [Invoice], asOf: String, theme: Theme) -> RowSet {
+        let columns = [
+            Table.Column("NUMBER", .length(12)), Table.Column("KIND", .length(11)), Table.Column("ISSUED", .length(10)),
+            Table.Column("DUE", .length(10)), Table.Column("DAYS", .length(5), alignRight: true),
+            Table.Column("TOTAL", .length(11), alignRight: true), Table.Column("OPEN", .fill(1), alignRight: true),
+        ]
+        let today = CivilDate.dayNumber(asOf) ?? 0
+        let rows = invoices.map { invoice -> [Line] in
+            let days = today - (CivilDate.dayNumber(invoice.dueDate) ?? today)
+            let bucket = AgingBucket.bucket(daysPastDue: days)
+            return [Line(invoice.number, theme.text), Line(invoice.kind.rawValue, theme.muted),
+                    Line(invoice.issueDate, theme.muted), Line(invoice.dueDate, theme.text),
+                    Line("\(max(0, days))", bucketStyle(bucket, theme: theme)),
+                    Line(Money.formatGrouped(minor: invoice.totalMinor, currency: invoice.currency), theme.text),
+                    Line(Money.formatGrouped(minor: invoice.openMinor, currency: invoice.currency), theme.header)]
+        }
+        return RowSet(columns: columns, rows: rows, ids: invoices.map(\.id))
+    }
+}

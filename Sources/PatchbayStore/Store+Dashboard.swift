@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+
+extension Store {
+    /// Per connector, the throughput series of a window (same buckets as `throughput`), from the rollups.
+    public func throughputByConnector(window: TimeInterval, bucket: TimeInterval, now: Date = Date())
+        throws -> [ConnectorID: [ThroughputBucket]]
+    {
+        let bucketMs = max(60_000, Int64(bucket * 1000) / 60_000 * 60_000)
+        let windowMs = max(bucketMs, Int64(window * 1000))
+        let useHours = bucketMs % 3_600_000 == 0
+        let table = useHours ? "throughput_hour" : "throughput_minute"
+        let unit: Int64 = useHours ? 3_600_000 : 60_000
+        let end = (now.millis / bucketMs + 1) * bucketMs
+        let start = end - (windowMs + bucketMs - 1) / bucketMs * bucketMs
+        let rows = try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT connector_id, bucket * \(unit) / \(bucketMs) * \(bucketMs) AS start, sum(received),
+                       sum(delivered), sum(failed), sum(retried), sum(dead)
+                FROM \(table) WHERE bucket >= ? AND bucket < ?
+                GROUP BY connector_id, 2
+                """, arguments: [start / unit, end / unit])
+        }
+        var found: [ConnectorID: [Int64: ThroughputBucket]] = [:]
+        for row in rows {
+            let s: Int64 = row[1]
+            found[row[0], default: [:]][s] = ThroughputBucket(
+                start: s, received: row[2], delivered: row[3], failed: row[4], retried: row[5], dead: row[6])
+        }
+        return found.mapValues { byStart in
+            stride(from: start, to: end, by: Int(bucketMs)).map { byStart[$0] ?? ThroughputBucket(start: $0) }
+        }
+    }
+
+    /// Events received since `date` (from the hourly and minute rollups).
+    public func receivedCount(since date: Date) throws -> Int {
+        let ms = date.millis
+        let firstFullHour = (ms + 3_599_999) / 3_600_000
+        return try read { db in
+            let hours = try Int.fetchOne(
+                db, sql: "SELECT coalesce(sum(received), 0) FROM throughput_hour WHERE bucket >= ?",
+                arguments: [firstFullHour]) ?? 0
+            let minutes = try Int.fetchOne(db, sql: """
+                SELECT coalesce(sum(received), 0) FROM throughput_minute WHERE bucket >= ? AND bucket < ?
+                """, arguments: [ms / 60_000, firstFullHour * 60]) ?? 0
+            return hours + minutes
+        }
+    }
+
+    /// How many failing deliveries a filter selects: what `R` asks the operator to confirm.
+    public func failingCount(_ filter: FailureFilter) throws -> Int {
+        try read { db in
+            let (whereSQL, arguments) = try Self.failingWhere(filter, db: db)
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries WHERE \(whereSQL)", arguments: arguments) ?? 0
+        }
+    }
+}
+
+/// Notices commits made by any other connection or process, cheaply.
+///
+/// Holds one dedicated read-only connection and compares `PRAGMA data_version` (about 0.1 ms a poll):
+/// GRDB's observation alone does not see other processes' writes.
+public final class ChangeWatcher: @unchecked Sendable {
+    private let queue: DatabaseQueue
+    private var last: Int?
+    private let lock = NSLock()
+
+    public init(path: String) throws {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(1)
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+        } catch {
+            throw StoreError.wrap(error, path: path)
+        }
+    }
+
+    /// True when something was committed since the previous call (and on the first call).
+    public func poll() throws -> Bool {
+        let version = try queue.inDatabase { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        lock.lock()
+        defer { lock.unlock() }
+        defer { last = version }
+        return last != version
+    }
+}
