@@ -70,6 +70,8 @@ let package = Package(
         .testTarget(name: "PatchbayCLITests", dependencies: ["PatchbayCLI", "PatchbayHub", "TestSupport", "patchbay"]),
         .testTarget(name: "PatchbayTextTests", dependencies: ["PatchbayText"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
+        // The real binary in a real terminal (tmux): what a person at the keyboard sees.
+        .testTarget(name: "EndToEndTests", dependencies: ["patchbay", "PatchbayStore", "TestSupport"]),
         .testTarget(name: "PatchbayDashboardTests", dependencies: ["PatchbayDashboard", "PatchbayHub", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -12,6 +12,8 @@ struct Bench {
         report.emit(machine.lines.map { "  " + $0 }.joined(separator: "\n"))
         report.emit("  disk:    \(options.directory) (\(Machine.disk(at: options.directory)))")
         report.emit("  command: " + CommandLine.arguments.joined(separator: " "))
+        report.emit("  load:    \(Machine.loadAverage()) (1, 5, 15 min) at start")
+        let started = Monotonic.now()
 
         let directory = options.directory
         for suite in options.suites.sorted(by: { Self.order.firstIndex(of: $0)! < Self.order.firstIndex(of: $1)! }) {
@@ -28,6 +30,7 @@ struct Bench {
             }
         }
         report.printSummary()
+        report.emit("\n  load: \(Machine.loadAverage()) (1, 5, 15 min) at the end; run took \(Format.duration(Monotonic.now() - started))")
     }
 
     /// The ceiling first, so that the store's write figures can be read against it.

@@ -116,11 +116,16 @@ struct HistoryBuilder {
 
         var factory = EventFactory(seed: seed)
         var rng = SeededRandom(seed: seed ^ 0x0BAD_5EED)
-        let minute: Int64 = 60_000
-        let steps = days * 1440
+        // Each step is three transactions (ingest, claim, record) whatever its size, and a commit
+        // rewrites every page it touched: with small steps the builder spends its time writing the
+        // same index pages again. Steps of at least ~500 events, and never longer than 15 minutes.
+        let wanted = Int((500 * Double(days) * 1440 / Double(events)).rounded(.up))
+        let stepMinutes = [1, 2, 3, 4, 5, 6, 10, 12, 15].first { $0 >= wanted } ?? 15  // divisors of a day
+        let minute = Int64(stepMinutes) * 60_000
+        let steps = days * 1440 / stepMinutes
         // Busier during the working day, quiet at night.
         let weights = (0..<steps).map { step -> Double in
-            let hour = Double(step % 1440) / 60
+            let hour = Double(step * stepMinutes % 1440) / 60
             return 0.35 + max(0, sin((hour - 6) / 16 * .pi))
         }
         let totalWeight = weights.reduce(0, +)
@@ -129,6 +134,8 @@ struct HistoryBuilder {
         var made = 0
         var nextProgress = 0.05
         let started = Monotonic.now()
+        var phases = (ingest: 0.0, claim: 0.0, simulate: 0.0, record: 0.0)
+        report.progress("\(steps) steps of \(stepMinutes) min")
 
         for step in 0..<steps {
             let t = start + Int64(step) * minute
@@ -140,7 +147,7 @@ struct HistoryBuilder {
             if count > 0 {
                 var batch: [NewEvent] = []
                 batch.reserveCapacity(count)
-                var arrivals = (0..<count).map { _ in t + Int64(rng.unit() * 59_000) }
+                var arrivals = (0..<count).map { _ in t + Int64(rng.unit() * Double(minute - 1000)) }
                 arrivals.sort()  // ids grow with arrival, as they do when the hub stamps received_at
                 for received in arrivals {
                     let pick = Self.pick(flows.map(\.0.weight), &rng)
@@ -155,34 +162,43 @@ struct HistoryBuilder {
                         occurredAt: Date(millis: received - Int64(rng.unit() * 2000)),
                         correlationId: hasCorrelation ? "order-\(order)" : nil, targets: targets))
                 }
+                let ingestStarted = Monotonic.now()
                 for chunk in stride(from: 0, to: batch.count, by: 5000) {
                     _ = try store.ingest(Array(batch[chunk..<min(batch.count, chunk + 5000)]))
                 }
+                phases.ingest += Monotonic.now() - ingestStarted
                 made += count
             }
             // A live system has something pending: leave the last minutes unclaimed.
-            if step >= steps - 3 { continue }
+            if t + minute > end - 180_000 { continue }
             let now = t + minute
-            let claims = try store.claimDueDeliveries(limit: 1_000_000, lease: 300, owner: "bench-builder",
-                                                      now: Date(millis: now))
+            let (claims, claimTime) = try Monotonic.time {
+                try store.claimDueDeliveries(limit: 1_000_000, lease: 300, owner: "bench-builder", now: Date(millis: now))
+            }
+            phases.claim += claimTime
             if !claims.isEmpty {
+                let simulateStarted = Monotonic.now()
                 var outcomes: [DeliveryOutcome] = []
                 outcomes.reserveCapacity(claims.count)
                 for claim in claims {
                     let result = Self.simulate(target: names[claim.connectorId]!, at: now, outages: outages, rng: &rng)
-                    let startedAt = Date(millis: now + Int64(rng.unit() * 5000))
+                    let startedAt = Date(millis: now + Int64(rng.unit() * 5000))  // the worker picked it up
                     let duration: TimeInterval
                     if case .timeout(let after) = result { duration = after } else { duration = 0.05 + rng.unit() * 0.6 }
                     outcomes.append(policies[claim.connectorId]!.outcome(
                         for: claim, result: result, startedAt: startedAt,
                         finishedAt: startedAt.addingTimeInterval(duration), random: rng.unit()))
                 }
-                _ = try store.record(outcomes, now: Date(millis: now + 40_000))
+                phases.simulate += Monotonic.now() - simulateStarted
+                let (_, recordTime) = try Monotonic.time { try store.record(outcomes, now: Date(millis: now + 40_000)) }
+                phases.record += recordTime
             }
             let done = Double(step + 1) / Double(steps)
             if done >= nextProgress {
                 report.progress("history \(Int(done * 100))%: \(Format.count(made)) events, "
-                    + Format.duration(Monotonic.now() - started))
+                    + Format.duration(Monotonic.now() - started) + " (ingest " + Format.duration(phases.ingest)
+                    + ", claim " + Format.duration(phases.claim) + ", outcomes " + Format.duration(phases.simulate)
+                    + ", record " + Format.duration(phases.record) + ")")
                 nextProgress += 0.05
             }
         }

@@ -32,6 +32,13 @@ struct Machine: Sendable {
             date: Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false)))
     }
 
+    /// `/proc/loadavg`'s 1, 5 and 15 minute averages: other work on the machine skews every figure.
+    static func loadAverage() -> String {
+        let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? ""
+        let fields = text.split(separator: " ").prefix(3)
+        return fields.count == 3 ? fields.joined(separator: " ") : "unknown"
+    }
+
     /// Free space and file system of the benchmark directory, which decide what fsync costs.
     static func disk(at directory: String) -> String {
         guard let attributes = try? FileManager.default.attributesOfFileSystem(forPath: directory),

@@ -33,9 +33,20 @@ struct ReadBenchmark {
 
         var table = TextTable(headers: ["read", "rows", "median", "p99", "first run", "runs", "goal", "verdict"],
                               rightAligned: [1, 2, 3, 4, 5])
+        var failures: [String] = []
         for read in reads(store, now: now, parameters) {
             report.progress(read.name)
-            let (rows, first) = try Monotonic.time(read.body)
+            let rows: Int
+            let first: Double
+            do {
+                (rows, first) = try Monotonic.time(read.body)
+            } catch {
+                // A read that fails is a finding, not a reason to stop timing the others.
+                table.add([read.name, "", "", "", "", "0", "", "ERROR"])
+                failures.append("\(read.name): \(error)")
+                report.record("reads", read.name, "ERROR", goal: Goal(text: "works", met: false))
+                continue
+            }
             var samples = Samples()
             let started = Monotonic.now()
             while samples.count < repeatCount
@@ -51,6 +62,7 @@ struct ReadBenchmark {
                           goal: goal)
         }
         report.emit(table.render())
+        for failure in failures { report.emit("  ERROR " + failure) }
         report.emit("  (p99 is nearest-rank: with 100 runs or fewer it is the slowest run; the goal is held to p99.")
         report.emit("   \"first run\" is the first call after opening the store, before the timed runs.)")
     }

@@ -356,7 +356,6 @@ extension Dashboard {
             toast("Read-only: actions are disabled (opened with --read-only)", error: true)
             return
         }
-        let names = Dictionary(uniqueKeysWithValues: (state.overview?.statuses ?? []).map { ($0.connector.id, $0.connector.name) })
         let knownRows = state.failures + state.retryRows + (state.overview?.retryQueue ?? [])
         var names_: [DeliveryID: String] = [:]
         for row in knownRows { names_[row.id] = row.connector }
@@ -372,7 +371,6 @@ extension Dashboard {
                     return .actionDone(Self.describe(result, verb: "Requeued", connectors: connectorOf), isError: result.changed.isEmpty)
                 case .retryMatching(let filter, let description):
                     let result = try actor.requeue(matching: filter)
-                    _ = names
                     return .actionDone("Requeued \(Self.plural(result.changed.count)) \(description)", isError: false)
                 case .discard(let ids):
                     let result = try actor.discardDeliveries(ids)

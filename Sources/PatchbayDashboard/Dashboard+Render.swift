@@ -44,18 +44,20 @@ extension Dashboard {
         let paused = statuses.filter(\.connector.paused).count
         let clock = state.now.formatted(.iso8601.time(includingFractionalSeconds: false).timeSeparator(.colon)) + " UTC"
         let name = URL(fileURLWithPath: state.databasePath).lastPathComponent
+        let narrow = area.width < 110
         var spans: [Span] = [
             Span(" Patchbay ", theme.title.over(theme.statusBar)),
-            Span("\(name)\(state.readOnly ? " (read-only)" : "")  ", theme.statusBar),
+            Span(narrow ? "" : "\(name)  ", theme.statusBar),
+            Span(state.readOnly ? "read-only " : "", theme.warn.over(theme.statusBar)),
             Span(state.live ? "● live" : "‖ paused", (state.live ? theme.ok : theme.warn).over(theme.statusBar)),
-            Span("  \(healthy) healthy", theme.ok.over(theme.statusBar)),
+            Span("  \(healthy) ok", theme.ok.over(theme.statusBar)),
             Span(" \(degraded) degraded", (degraded > 0 ? theme.retrying : theme.muted).over(theme.statusBar)),
             Span(" \(failing) failing", (failing > 0 ? theme.dead : theme.muted).over(theme.statusBar)),
         ]
         if paused > 0 { spans.append(Span(" \(paused) paused", theme.warn.over(theme.statusBar))) }
-        spans.append(Span("  events today \(state.overview?.eventsToday ?? 0)", theme.statusBar))
+        spans.append(Span(narrow ? "  today \(state.overview?.eventsToday ?? 0)" : "  events today \(state.overview?.eventsToday ?? 0)", theme.statusBar))
         let left = Line(spans)
-        let right = "\(state.screen.title) · \(state.window.label) · \(clock) "
+        let right = narrow ? "\(state.window.label) · \(clock) " : "\(state.screen.title) · \(state.window.label) · \(clock) "
         let rightWidth = TextWidth.of(right)
         buffer.write(left, x: area.x, y: area.y, maxWidth: max(0, area.width - rightWidth - 1), base: theme.statusBar)
         buffer.write(right, x: area.right - rightWidth, y: area.y, style: theme.statusBar)
@@ -206,7 +208,8 @@ extension Dashboard {
             if rows.ids.isEmpty { buffer.write("Nothing waiting to retry.", x: inner.x + 1, y: inner.y, style: theme.ok); return }
         }
         // Narrow panels keep the columns that matter most.
-        let keep: [Int] = panel == .failed ? [0, 1, 4, 5] : [1, 2, 3, 4]
+        let wide = inner.width >= 60
+        let keep: [Int] = panel == .failed ? (wide ? [0, 1, 4, 5] : [0, 1, 5]) : (wide ? [1, 2, 3, 4] : [1, 2, 4])
         let columns = keep.map { rows.columns[$0] }
         let cells = rows.rows.map { row in keep.map { row[$0] } }
         drawTable(key: "overview.\(panel)", columns: columns, rows: cells, in: inner, into: &buffer,

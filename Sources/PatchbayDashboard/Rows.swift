@@ -52,7 +52,7 @@ enum Rows {
         case ..<86_400: text = "\(s / 3600)h\(s % 3600 / 60 > 0 ? "\(s % 3600 / 60)m" : "")"
         default: text = "\(s / 86_400)d\(s % 86_400 / 3600 > 0 ? "\(s % 86_400 / 3600)h" : "")"
         }
-        return seconds < 0 ? "in \(text)" : "\(text) ago"
+        return seconds < 0 ? "in \(text)" : text
     }
 
     static func connectors(_ statuses: [ConnectorStatus], series: [ConnectorID: [ThroughputBucket]],
@@ -62,7 +62,7 @@ enum Rows {
             Table.Column("HEALTH", .length(8)), Table.Column("PEND", .length(6), alignRight: true),
             Table.Column("RETRY", .length(6), alignRight: true), Table.Column("DEAD", .length(6), alignRight: true),
             Table.Column("DELIVERED", .length(9), alignRight: true), Table.Column("ERR%", .length(5), alignRight: true),
-            Table.Column("LAST OK", .length(9)), Table.Column("STATE", .length(7)),
+            Table.Column("LAST OK", .length(7)), Table.Column("STATE", .length(7)),
         ]
         var rows: [[Line]] = []
         for status in statuses {
@@ -89,7 +89,7 @@ enum Rows {
         let columns = [
             Table.Column("COUNT", .length(6), alignRight: true), Table.Column("CONNECTOR", .length(18)),
             Table.Column("RETRY", .length(5), alignRight: true), Table.Column("DEAD", .length(5), alignRight: true),
-            Table.Column("LAST SEEN", .length(9)), Table.Column("ERROR", .fill(1)),
+            Table.Column("SEEN", .length(6)), Table.Column("ERROR", .fill(1)),
         ]
         let rows = groups.map { g in
             [Line("\(g.count)", theme.error), Line(g.connector, theme.text),
@@ -104,7 +104,7 @@ enum Rows {
         let columns = [
             Table.Column("ID", .length(7), alignRight: true), Table.Column("CONNECTOR", .length(18)),
             Table.Column("STATE", .length(8)), Table.Column("TRIES", .length(5), alignRight: true),
-            Table.Column("FAILED", .length(8)), Table.Column("ERROR", .fill(1)),
+            Table.Column("FAILED", .length(6)), Table.Column("ERROR", .fill(1)),
         ]
         let lines = rows.map { d in
             [Line("\(d.id)", theme.muted), Line(d.connector, theme.text), Line(d.state.rawValue, theme.style(for: d.state.rawValue)),
@@ -117,7 +117,7 @@ enum Rows {
     static func retries(_ rows: [FailedDelivery], theme: Theme, now: Date) -> RowSet {
         let columns = [
             Table.Column("ID", .length(7), alignRight: true), Table.Column("CONNECTOR", .length(18)),
-            Table.Column("NEXT", .length(9)), Table.Column("ATTEMPT", .length(7), alignRight: true),
+            Table.Column("NEXT", .length(7)), Table.Column("ATTEMPT", .length(7), alignRight: true),
             Table.Column("LAST ERROR", .fill(1)),
         ]
         let lines = rows.map { d in
@@ -131,7 +131,7 @@ enum Rows {
     static func events(_ page: EventPage?, theme: Theme, now: Date) -> RowSet {
         let columns = [
             Table.Column("ID", .length(8), alignRight: true), Table.Column("TOPIC", .length(20)),
-            Table.Column("SOURCE", .length(18)), Table.Column("RECEIVED", .length(9)),
+            Table.Column("SOURCE", .length(18)), Table.Column("RECEIVED", .length(8)),
             Table.Column("CORRELATION", .length(14)), Table.Column("DELIVERIES", .fill(1)),
         ]
         let summaries = page?.events ?? []
@@ -151,9 +151,9 @@ enum Rows {
 
     static func aging(_ reports: [CurrencyAging], theme: Theme) -> RowSet {
         let buckets = AgingBucket.allCases
-        let columns = [Table.Column("CUR", .length(4)), Table.Column("CUSTOMER", .min(16))]
-            + buckets.map { Table.Column($0.rawValue, .length(10), alignRight: true) }
-            + [Table.Column("TOTAL", .length(11), alignRight: true)]
+        let columns = [Table.Column("CUR", .length(3)), Table.Column("CUSTOMER", .min(10))]
+            + buckets.map { Table.Column($0.rawValue, .length(9), alignRight: true) }
+            + [Table.Column("TOTAL", .length(10), alignRight: true)]
         var rows: [[Line]] = []
         var ids: [Int64] = []
         for report in reports {

@@ -125,6 +125,8 @@ extension Store {
         var clauses = ["\(p)state IN ('retrying', 'dead')"]
         var arguments = StatementArguments()
         let states = filter.effectiveStates
+        // States were named, but none of them is failing: nothing matches (not "both").
+        if states.isEmpty { return ("0", []) }
         if states.count == 1 {
             clauses.append("\(p)state = ?")
             _ = arguments.append(contentsOf: [states[0]])

@@ -44,6 +44,11 @@ public struct FailedDelivery: Codable, Sendable, Equatable, FetchableRecord {
 public struct FailureCursor: Sendable, Equatable {
     public var updatedAt: Int64
     public var id: DeliveryID
+
+    public init(updatedAt: Int64, id: DeliveryID) {
+        self.updatedAt = updatedAt
+        self.id = id
+    }
 }
 
 /// What the event history shows for one event.
@@ -183,6 +188,9 @@ extension Store {
             var clauses = ["d.state = 'retrying'"]
             var arguments: StatementArguments = []
             if let connector {
+                // deliveries_due's WHERE, word for word: SQLite does not infer it from `state = 'retrying'`,
+                // and without it `INDEXED BY deliveries_due` fails with "no query solution".
+                clauses.append("d.state IN ('pending', 'retrying')")
                 clauses.append("d.connector_id = ?")
                 _ = arguments.append(contentsOf: [connector])
             }

@@ -74,10 +74,11 @@ public final class Store: Sendable {
                 let complete = try migrator.hasCompletedMigrations(db)
                 return (appID, hasTables > 0, superseded, complete)
             }
-            if superseded { throw StoreError.newerSchema(path: path) }
+            // Another app's file first: its own GRDB migrations must not read as a newer Patchbay.
             if hasTables && appID != Schema.applicationID {
                 throw StoreError.notPatchbay(path: path)
             }
+            if superseded { throw StoreError.newerSchema(path: path) }
             switch mode {
             case .readOnly:
                 if !hasTables { throw StoreError.uninitialized(path: path) }

@@ -68,8 +68,11 @@ public struct Buffer: Equatable, Sendable {
         for character in safe {
             let width = TextWidth.of(character)
             if width == 0 {
-                // A lone combining mark or zero-width character: attach to the previous cell.
-                if column > x, let i = index(column - 1, y), cells[i].symbol.unicodeScalars.count < 5 {
+                // A lone combining mark or zero-width character: attach to the previous glyph (the left
+                // half of a wide one: a continuation cell must stay empty, or it would be drawn).
+                var previous = column - 1
+                if previous > x, self[previous, y].symbol.isEmpty { previous -= 1 }
+                if column > x, let i = index(previous, y), cells[i].symbol.unicodeScalars.count < 5 {
                     cells[i].symbol.unicodeScalars.append(contentsOf: character.unicodeScalars.prefix(1))
                 }
                 continue

@@ -137,10 +137,14 @@ public struct Layout: Sendable {
         }
         var rects: [Rect] = []
         var offset = direction == .horizontal ? area.x : area.y
+        let end = direction == .horizontal ? area.right : area.bottom
         for size in sizes {
+            // When the gaps alone do not fit, later parts are empty at the area's end, never past it.
+            let start = Swift.min(offset, end)
+            let size = Swift.min(size, end - start)
             switch direction {
-            case .horizontal: rects.append(Rect(x: offset, y: area.y, width: size, height: area.height))
-            case .vertical: rects.append(Rect(x: area.x, y: offset, width: area.width, height: size))
+            case .horizontal: rects.append(Rect(x: start, y: area.y, width: size, height: area.height))
+            case .vertical: rects.append(Rect(x: area.x, y: start, width: area.width, height: size))
             }
             offset += size + spacing
         }

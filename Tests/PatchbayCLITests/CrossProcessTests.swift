@@ -39,7 +39,8 @@ struct CrossProcessTests {
         }
         #expect(seen.count == 3000)
         #expect(seen.values.allSatisfy { $0 == 1 })
-        #expect(results.allSatisfy { !$0.stdout.isEmpty }, "both workers should have claimed some")
+        // Which worker claims how many depends on scheduling (one may start late on a loaded machine);
+        // what must hold is above: every delivery claimed exactly once, and both exited cleanly.
         let statuses = try store.connectorStatuses()
         #expect(statuses.filter { $0.connector.direction == .sink }.map { $0.count(.delivered) } == [1000, 1000, 1000])
     }

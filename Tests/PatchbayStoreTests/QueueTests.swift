@@ -387,6 +387,65 @@ struct QueueTests {
         #expect(try f.store.connectorStatuses().first { $0.connector.id == f.erp }?.counts == [.inFlight: 1])
     }
 
+    @Test("workers on separate connections, claiming at once, never take the same delivery")
+    func concurrentClaimsAreExclusive() throws {
+        let f = try DeliveryFixture()
+        defer { f.directory.remove() }
+        _ = try f.store.ingest((0..<120).map { f.newEvent("e\($0)", at: 0, to: [f.erp, f.mail]) })
+        let workers = try (0..<4).map { _ in try Store.open(at: f.store.path) }
+        final class Claimed: @unchecked Sendable {
+            let lock = NSLock()
+            var ids: [DeliveryID] = []
+            var errors: [String] = []
+        }
+        let claimed = Claimed()
+        DispatchQueue.concurrentPerform(iterations: workers.count) { i in
+            while true {
+                do {
+                    let claims = try workers[i].claimDueDeliveries(limit: 7, lease: 60, owner: "w\(i)",
+                                                                   now: DeliveryFixture.at(10))
+                    if claims.isEmpty { return }
+                    claimed.lock.withLock { claimed.ids += claims.map(\.deliveryId) }
+                } catch {
+                    claimed.lock.withLock { claimed.errors.append("\(error)") }
+                    return
+                }
+            }
+        }
+        #expect(claimed.errors.isEmpty)
+        #expect(claimed.ids.count == 240)
+        #expect(Set(claimed.ids).count == 240)
+        #expect(try f.store.connectorStatuses().map { $0.count(.inFlight) } == [120, 120, 0])
+    }
+
+    @Test("the same event ingested at once through separate connections is stored once")
+    func concurrentDuplicateIngest() throws {
+        let f = try DeliveryFixture()
+        defer { f.directory.remove() }
+        let writers = try (0..<4).map { _ in try Store.open(at: f.store.path) }
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var results: [IngestResult] = []
+            var errors: [String] = []
+        }
+        let results = Results()
+        let event = f.newEvent("webhook-7", at: 0, to: [f.erp, f.mail])
+        DispatchQueue.concurrentPerform(iterations: writers.count) { i in
+            do {
+                let result = try writers[i].ingest(event)
+                results.lock.withLock { results.results.append(result) }
+            } catch {
+                results.lock.withLock { results.errors.append("\(error)") }
+            }
+        }
+        #expect(results.errors.isEmpty)
+        let accepted = results.results.filter { if case .accepted = $0 { true } else { false } }
+        #expect(accepted.count == 1)
+        #expect(Set(results.results.map(\.eventId)).count == 1)
+        #expect(try f.count("events") == 1)
+        #expect(try f.count("deliveries") == 2)
+    }
+
     // MARK: Outcomes
 
     @Test("a delivered outcome ends the lease, records the attempt and marks the connector healthy")

@@ -354,8 +354,9 @@ struct ReadsTests {
         let results = try f.store.ingest([f.newEvent("late", at: 100), f.newEvent("early", at: 50),
                                           f.newEvent("old", at: 0)])
         let late = results[0].eventId, early = results[1].eventId
+        let since40 = try ids(f, EventFilter(since: T.at(40)))
         withKnownIssue("events(since:) bounds ids by the first event received since, assuming ids follow received_at") {
-            #expect(try ids(f, EventFilter(since: T.at(40))) == [early, late])
+            #expect(since40 == [early, late])
         }
         #expect(try ids(f, EventFilter(since: T.at(60))) == [late])
     }
@@ -369,7 +370,8 @@ struct ReadsTests {
         #expect(try ids(f, EventFilter(text: "100%")) == [h.e1])
         #expect(try ids(f, EventFilter(text: "a_b")) == [h.e3])
         #expect(try ids(f, EventFilter(text: "%")) == [h.e1])
-        #expect(try ids(f, EventFilter(text: "_")) == [h.e3])
+        #expect(try ids(f, EventFilter(text: "_")) == [h.e4, h.e3])  // e4's error names 'X_1'
+        #expect(try ids(f, EventFilter(text: "a_")) == [h.e3])
         #expect(try ids(f, EventFilter(text: #":\\"#)) == [h.e3])  // the JSON text holds `C:\\temp`
         #expect(try ids(f, EventFilter(text: "\\")) == [h.e3])
         // In a delivery's last error, not in the payload.
@@ -491,9 +493,9 @@ struct ReadsTests {
                 let failing = try f.store.failedDeliveries(limit: 100).map(\.id)
                 let picked = failing.filter { _ in Int.random(in: 0..<3, using: &rng) == 0 }
                 if Bool.random(using: &rng) {
-                    try f.store.retry(picked, now: T.at(clock + 3))
+                    _ = try f.store.retry(picked, now: T.at(clock + 3))
                 } else {
-                    try f.store.discard(picked, now: T.at(clock + 3))
+                    _ = try f.store.discard(picked, now: T.at(clock + 3))
                 }
             }
             if prune && round == 30 { try f.store.prune(receivedBefore: T.at(300), batchSize: 3) }
@@ -550,15 +552,16 @@ struct ReadsTests {
         if !prune {
             let transitions = try f.store.read { db in try Transition.fetchAll(db, sql: "SELECT * FROM transitions") }
             #expect(try f.count("events") == events)
-            #expect(totals(hour) == [
-                events,
-                transitions.filter { $0.toState == .delivered }.count,
-                transitions.filter { $0.fromState == .inFlight && [.retrying, .dead].contains($0.toState) }.count,
-                transitions.filter { $0.toState == .retrying || ($0.toState == .pending && $0.fromState != .inFlight) }.count,
-                transitions.filter { $0.toState == .dead }.count,
-            ])
+            let delivered = transitions.filter { $0.toState == .delivered }.count
+            let failed = transitions.filter { $0.fromState == .inFlight && ($0.toState == .retrying || $0.toState == .dead) }.count
+            let retried = transitions.filter { t in
+                t.toState == .retrying || (t.toState == .pending && t.fromState != .inFlight)
+            }.count
+            let dead = transitions.filter { $0.toState == .dead }.count
+            #expect(totals(hour) == [events, delivered, failed, retried, dead])
             // Every attempt that failed is one `failed`.
-            #expect(totals(hour)[2] == (try f.count("attempts WHERE outcome <> 'success'")))
+            let failedAttempts = try f.count("attempts WHERE outcome <> 'success'")
+            #expect(totals(hour)[2] == failedAttempts)
         }
     }
 
@@ -576,7 +579,7 @@ struct ReadsTests {
         let retrying = try f.ingest("retrying", at: 0)
         let noTargets = try f.ingest("no-targets", at: 0, to: [])
         let recent = try f.ingest("recent", at: 500)
-        try f.store.discard(discarded.deliveries, now: T.at(1))
+        _ = try f.store.discard(discarded.deliveries, now: T.at(1))
         let claims = try f.claim(at: 10, lease: 10_000, connector: f.erp)
         #expect(claims.map(\.deliveryId) ==
                 [delivered, mixed, inFlight, retrying].map { $0.deliveries[0] })

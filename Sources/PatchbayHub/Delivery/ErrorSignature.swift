@@ -10,7 +10,9 @@ public enum ErrorSignature {
     public static func of(_ message: String, maxLength: Int = 200) -> String {
         var text = Substring(message.prefix(2000))
         var prefix = ""
-        if text.hasPrefix("HTTP "), let end = text.dropFirst(5).firstIndex(where: { !$0.isNumber }) {
+        if text.hasPrefix("HTTP ") {
+            // A bare "HTTP 429" has no character after the status: the status runs to the end.
+            let end = text.dropFirst(5).firstIndex(where: { !$0.isNumber }) ?? text.endIndex
             prefix = String(text[..<end])
             text = text[end...]
         }

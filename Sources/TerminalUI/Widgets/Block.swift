@@ -1,3 +1,5 @@
+import PatchbayText
+
 /// A bordered panel with a title. `render` returns the inner area for the content.
 public struct Block: Sendable {
     public var title: Line?
@@ -59,9 +61,10 @@ public struct Paragraph: Sendable {
             var used = 0
             for span in line.spans {
                 var chunk = ""
-                for character in span.text {
+                // Measured as drawn: `write` shows controls as escapes such as `^[`.
+                for character in SafeText.line(span.text) {
                     let w = TextWidth.of(character)
-                    if used + w > width {
+                    if used + w > width && used > 0 {
                         current.append(Span(chunk, span.style))
                         out.append(Line(current))
                         current = []
@@ -82,7 +85,7 @@ public struct Paragraph: Sendable {
         guard !area.isEmpty else { return }
         let laid = layout(width: area.width)
         for row in 0..<area.height {
-            let index = offset + row
+            let index = max(0, offset) + row
             guard index >= 0, index < laid.count else { break }
             buffer.write(laid[index], x: area.x, y: area.y + row, maxWidth: area.width, base: base)
         }

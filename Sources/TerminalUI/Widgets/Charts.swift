@@ -1,3 +1,5 @@
+import PatchbayText
+
 /// One row of block characters, each a value scaled to the series' maximum.
 public struct Sparkline: Sendable {
     public var values: [Int]
@@ -54,6 +56,7 @@ public struct TimeChart: Sendable {
         let top = max(1, series.flatMap(\.values).max() ?? 1)
         let label = "\(top)"
         let labelWidth = TextWidth.of(label) + 1
+        guard area.width > labelWidth else { return }
         buffer.write(label, x: area.x, y: area.y, style: axisStyle)
         buffer.write("0", x: area.x + labelWidth - 2, y: area.bottom - 1, style: axisStyle)
         for y in area.y..<area.bottom { buffer[area.x + labelWidth - 1, y] = Cell("│", style: axisStyle) }
@@ -95,14 +98,17 @@ public struct BarRow: Sendable {
     public func render(in area: Rect, into buffer: inout Buffer) {
         guard area.height >= 1, area.width > labelWidth + 4 else { return }
         buffer.write(TextWidth.truncate(label, to: labelWidth), x: area.x, y: area.y, maxWidth: labelWidth)
-        let valueWidth = TextWidth.of(valueText)
+        // Cut to the room left of the label, so a long value never reaches past the area's left edge.
+        let shownValue = TextWidth.truncate(SafeText.line(valueText), to: area.width - labelWidth - 2)
+        let valueWidth = TextWidth.of(shownValue)
         let barWidth = max(0, area.width - labelWidth - valueWidth - 2)
-        let filled = maxValue > 0 ? Int(max(0, value) * Int64(barWidth) / maxValue) : 0
+        // In Double: amounts near Int64.max would overflow `value * barWidth`.
+        let filled = maxValue > 0 ? Int(Double(min(max(0, value), maxValue)) * Double(barWidth) / Double(maxValue)) : 0
         let x = area.x + labelWidth + 1
         for i in 0..<barWidth {
             buffer[x + i, area.y] = i < filled ? Cell("█", style: style) : Cell("·", style: Style(dim: true))
         }
-        buffer.write(valueText, x: area.right - valueWidth, y: area.y, maxWidth: valueWidth)
+        buffer.write(shownValue, x: area.right - valueWidth, y: area.y, maxWidth: valueWidth)
     }
 }
 
@@ -124,11 +130,9 @@ public struct Gauge: Sendable {
         for i in 0..<area.width {
             buffer[area.x + i, area.y] = Cell(" ", style: i < filled ? style.reversed : .plain)
         }
-        let labelWidth = TextWidth.of(label)
-        let x = area.x + max(0, (area.width - labelWidth) / 2)
-        for (offset, character) in label.enumerated() where x + offset < area.right {
-            let inside = x + offset < area.x + filled
-            buffer[x + offset, area.y] = Cell(String(character), style: inside ? style.reversed : .plain)
-        }
+        let shown = SafeText.line(label)
+        let x = area.x + max(0, (area.width - TextWidth.of(shown)) / 2)
+        buffer.write(shown, x: x, y: area.y, maxWidth: area.right - x)
+        buffer.setStyle(style.reversed, in: Rect(x: area.x, y: area.y, width: filled, height: 1))
     }
 }

@@ -1,3 +1,5 @@
+import PatchbayText
+
 /// The footer of key hints: `r retry  d discard  ? help`.
 public struct KeyHints: Sendable {
     public var hints: [(key: String, action: String)]
@@ -14,7 +16,7 @@ public struct KeyHints: Sendable {
         guard !area.isEmpty else { return }
         var x = area.x
         for hint in hints {
-            let width = TextWidth.of(hint.key) + 1 + TextWidth.of(hint.action)
+            let width = TextWidth.of(SafeText.line(hint.key)) + 1 + TextWidth.of(SafeText.line(hint.action))
             if x + width > area.right { break }
             x += buffer.write(hint.key, x: x, y: area.y, style: keyStyle)
             x += buffer.write(" " + hint.action, x: x, y: area.y, style: textStyle)
@@ -81,11 +83,27 @@ public struct InputLine: Equatable, Sendable {
     public func render(in area: Rect, into buffer: inout Buffer, style: Style) {
         guard !area.isEmpty else { return }
         buffer.fill(area.row(0), style: style)
-        let used = buffer.write(prompt, x: area.x, y: area.y, style: style.bolded)
-        // Show the end of long input so the cursor stays visible.
-        let room = area.width - used - 1
-        let visible = TextWidth.of(text) > room ? String(text.suffix(max(0, room))) : text
-        let written = buffer.write(visible, x: area.x + used, y: area.y, maxWidth: room, style: style)
-        buffer[area.x + used + written, area.y] = Cell(" ", style: style.reversed)
+        let used = buffer.write(prompt, x: area.x, y: area.y, maxWidth: area.width, style: style.bolded)
+        // Each character as drawn, and the cursor's: on a character, or a blank after the text.
+        let shown = text.map { SafeText.line(String($0)) }
+        let at = min(max(0, cursor), shown.count)
+        let cursorWidth = at < shown.count ? max(1, TextWidth.of(shown[at])) : 1
+        let room = area.width - used - cursorWidth
+        guard room >= 0 else { return }
+        // Start as far left as still shows the cursor, so long input shows its end while typing.
+        var first = at
+        var before = 0
+        while first > 0, before + TextWidth.of(shown[first - 1]) <= room {
+            first -= 1
+            before += TextWidth.of(shown[first])
+        }
+        var x = area.x + used
+        for index in first..<shown.count {
+            let written = buffer.write(shown[index], x: x, y: area.y, maxWidth: area.right - x,
+                                       style: index == at ? style.reversed : style)
+            if written < TextWidth.of(shown[index]) { break }
+            x += written
+        }
+        if at == shown.count { buffer[x, area.y] = Cell(" ", style: style.reversed) }
     }
 }

@@ -1,3 +1,5 @@
+import PatchbayText
+
 /// Rows and columns with a header, a selected row, marks, scrolling and truncation with `…`.
 public struct Table: Sendable {
     public struct Column: Sendable {
@@ -77,7 +79,7 @@ public struct Table: Sendable {
             let isMarked = marked.contains(index)
             if isSelected { buffer.setStyle(selectedStyle, in: Rect(x: area.x, y: y, width: area.width, height: 1)) }
             let base = isSelected ? selectedStyle : (isMarked ? markedStyle : Style.plain)
-            buffer.write(isMarked ? "● " : "  ", x: area.x, y: y, maxWidth: markerWidth, style: base)
+            buffer.write(isMarked ? "● " : "  ", x: area.x, y: y, maxWidth: min(markerWidth, area.width), style: base)
             for (column, cell) in rows[index].enumerated() where column < widths.count {
                 var line = cell
                 if isSelected { line.spans = line.spans.map { Span($0.text, selectedStyle.over($0.style)) } }
@@ -95,7 +97,8 @@ public struct Table: Sendable {
 
     private func draw(_ line: Line, in rect: Rect, y: Int, alignRight: Bool, into buffer: inout Buffer) {
         guard rect.width > 0 else { return }
-        let text = line.plainText
+        // Measured as drawn (controls become `^[`…), so right-aligned text stays in its column.
+        let text = SafeText.line(line.plainText)
         let width = TextWidth.of(text)
         if width > rect.width {
             // Cut with an ellipsis, keeping the first span's style.
@@ -104,6 +107,6 @@ public struct Table: Sendable {
             return
         }
         let x = alignRight ? rect.right - width : rect.x
-        buffer.write(line, x: x, y: y, maxWidth: rect.width)
+        buffer.write(line, x: x, y: y, maxWidth: rect.right - x)
     }
 }
