@@ -23,6 +23,9 @@ enum Schema {
     }
 
     private static func v1(_ db: Database) throws {
+        // Marks the file as ours in the same transaction that creates the schema, so an interrupted
+        // `init` leaves either nothing or a complete, recognisable database.
+        try db.execute(sql: "PRAGMA application_id = 1346519385")  // 0x50424159, "PBAY"
         try db.execute(sql: """
             CREATE TABLE settings (
               key TEXT PRIMARY KEY NOT NULL,

@@ -234,12 +234,24 @@ extension Store {
                 add("EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id AND x.state = ?)", [state])
             }
             if let since = filter.since {
-                // Ids grow with arrival: bound the id range through the received_at index first.
-                add("e.id >= coalesce((SELECT id FROM events WHERE received_at >= ? ORDER BY received_at LIMIT 1), 9223372036854775807)",
-                    [since.millis])
+                // Ids grow with arrival: bound the id range through the received_at index first. Ids and
+                // times can disagree a little (a batch with its own times, a clock step), so the bound is
+                // the smallest id among the first thousand events received from an hour before `since`;
+                // the exact test on received_at below decides.
+                add("""
+                    e.id >= coalesce((SELECT min(id) FROM (SELECT id FROM events WHERE received_at >= ?
+                      ORDER BY received_at LIMIT 1000)), 9223372036854775807)
+                    """, [since.millis - 3_600_000])
                 add("e.received_at >= ?", [since.millis])
             }
-            if let until = filter.until { add("e.received_at < ?", [until.millis]) }
+            if let until = filter.until {
+                // The same bound from above: start walking at the first event an hour after `until`.
+                add("""
+                    e.id <= coalesce((SELECT max(id) FROM (SELECT id FROM events WHERE received_at < ?
+                      ORDER BY received_at DESC LIMIT 1000)), -1)
+                    """, [until.millis + 3_600_000])
+                add("e.received_at < ?", [until.millis])
+            }
             if let text = filter.text, !text.isEmpty {
                 let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\")
                     .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
@@ -279,7 +291,7 @@ extension Store {
             }
             let names = try Self.connectorNames(db)
             let deliveries = try Delivery.fetchAll(
-                db, sql: "SELECT * FROM deliveries WHERE event_id = ? ORDER BY id", arguments: [id])
+                db, sql: "SELECT * FROM deliveries WHERE event_id = ? ORDER BY connector_id", arguments: [id])
             let histories = try deliveries.map { delivery in
                 EventDetail.DeliveryHistory(
                     delivery: delivery,

@@ -12,15 +12,17 @@ extension Store {
     @discardableResult
     public func prune(receivedBefore cutoff: Date, batchSize: Int = 2000) throws -> Int {
         var total = 0
-        var after: EventID = 0
+        // Keyset on (received_at, id) through the received_at index: each batch reads only old events.
+        var after: (receivedAt: Int64, id: EventID) = (Int64.min, 0)
         while true {
-            let (deleted, last) = try write { db -> (Int, EventID?) in
-                let ids = try EventID.fetchAll(db, sql: """
-                    SELECT e.id FROM events e
-                    WHERE e.received_at < ? AND e.id > ?
-                    ORDER BY e.id LIMIT ?
-                    """, arguments: [cutoff.millis, after, batchSize])
-                guard let last = ids.last else { return (0, nil) }
+            let (deleted, last) = try write { db -> (Int, (Int64, EventID)?) in
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT received_at, id FROM events INDEXED BY events_by_received
+                    WHERE received_at < ? AND (received_at, id) > (?, ?)
+                    ORDER BY received_at, id LIMIT ?
+                    """, arguments: [cutoff.millis, after.receivedAt, after.id, batchSize])
+                guard let lastRow = rows.last else { return (0, nil) }
+                let ids: [EventID] = rows.map { $0[1] }
                 var deleted = 0
                 let unfinished = try db.cachedStatement(sql: """
                     SELECT 1 FROM deliveries WHERE event_id = ? AND state NOT IN ('delivered', 'discarded') LIMIT 1
@@ -36,11 +38,11 @@ extension Store {
                     try db.cachedStatement(sql: "DELETE FROM events WHERE id = ?").execute(arguments: [id])
                     deleted += 1
                 }
-                return (deleted, last)
+                return (deleted, (lastRow[0], lastRow[1]))
             }
             total += deleted
             guard let last else { return total }
-            after = last
+            after = (last.0, last.1)
         }
     }
 }

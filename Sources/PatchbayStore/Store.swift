@@ -46,6 +46,7 @@ public final class Store: Sendable {
             guard case .create = mode else { throw StoreError.missing(path: path) }
         } else {
             try checkHeader(path: path)
+            try inspectBeforeOpening(path: path, mode: mode)
         }
 
         var config = Configuration()
@@ -114,6 +115,37 @@ public final class Store: Sendable {
         self.writer = writer
         self.isReadOnly = readOnly
         self.homeCurrency = homeCurrency
+    }
+
+    /// Looks at an existing file through a read-only connection before the pool opens it: opening a
+    /// pool switches the file to WAL mode and would write to a file that is not ours.
+    private static func inspectBeforeOpening(path: String, mode: OpenMode) throws {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        if size == 0 {
+            if case .create = mode { return }
+            throw StoreError.uninitialized(path: path)
+        }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(busyTimeout)
+        do {
+            let probe = try DatabaseQueue(path: path, configuration: config)
+            defer { try? probe.close() }
+            let migrator = Schema.migrator
+            let (appID, tables, superseded) = try probe.read { db in
+                (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
+                 try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0,
+                 try migrator.hasBeenSuperseded(db))
+            }
+            if tables > 0 && appID != Schema.applicationID { throw StoreError.notPatchbay(path: path) }
+            if superseded { throw StoreError.newerSchema(path: path) }
+            if tables == 0, case .create = mode { return }
+            if tables == 0 { throw StoreError.uninitialized(path: path) }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.wrap(error, path: path)
+        }
     }
 
     /// Refuses a file that is not SQLite before SQLite gets a chance to treat it as empty.

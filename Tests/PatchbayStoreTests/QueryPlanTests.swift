@@ -197,10 +197,6 @@ struct QueryPlanTests {
     /// Reads whose plans have a known problem, and what it is. They are reported, not hidden:
     /// the test fails when one of them is fixed, so that it leaves this list.
     static let knownProblems: [String: String] = [
-        "events until": """
-            `received_at < ?` is checked row by row while walking ids down from the newest: an old `until` \
-            reads every newer event first (bound the ids through events_by_received, as `since` does)
-            """,
         "events by connector": """
             `source_id = ? OR EXISTS (deliveries …)` cannot use an index: SCAN events, newest first, until \
             the page is full; a quiet connector reads the whole log
@@ -210,10 +206,6 @@ struct QueryPlanTests {
             """,
         "events by text": """
             `payload LIKE '%…%'` cannot use a b-tree index: SCAN events (needs FTS5 to be indexed)
-            """,
-        "event detail": """
-            deliveries of one event `ORDER BY id` sorts in a temp b-tree after the (event_id, connector_id) \
-            index; harmless (a handful of rows per event) but it is a sort
             """,
     ]
 

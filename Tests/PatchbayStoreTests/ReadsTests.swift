@@ -355,9 +355,7 @@ struct ReadsTests {
                                           f.newEvent("old", at: 0)])
         let late = results[0].eventId, early = results[1].eventId
         let since40 = try ids(f, EventFilter(since: T.at(40)))
-        withKnownIssue("events(since:) bounds ids by the first event received since, assuming ids follow received_at") {
-            #expect(since40 == [early, late])
-        }
+        #expect(since40 == [early, late])
         #expect(try ids(f, EventFilter(since: T.at(60))) == [late])
     }
 
