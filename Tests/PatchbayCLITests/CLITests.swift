@@ -26,6 +26,21 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
 
+    @Test("demo --headless seeds once, prints status, failures and aging; a second run reuses the database")
+    func demoHeadless() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.path("demo.sqlite")
+        let first = try BinaryRunner.run(["demo", "--db", db, "--events", "300", "--headless"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("Seeded \(db): 300 events"))
+        #expect(first.stdout.contains("xero-invoices"))
+        #expect(first.stdout.contains("aging as of"))
+        let second = try BinaryRunner.run(["demo", "--db", db, "--headless"])
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("Using the existing demo database"))
+    }
+
     @Test("a file that is not a database is refused with its name, and left untouched")
     func notADatabase() throws {
         let dir = try TemporaryDirectory()

@@ -1,22 +1,32 @@
 import ArgumentParser
 import Foundation
+import PatchbayDashboard
 import PatchbayStore
 
 extension Patchbay {
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Seed a demo database with a week of history and show its status.")
+            abstract: "Seed a demo database with a week of integration history and open the dashboard on it.",
+            discussion: """
+                The database is created once (delete it to start over). Without a terminal, or with
+                --headless, it prints the status, failures and aging instead of opening the dashboard.
+                """)
 
-        @Option(help: "The demo database (default: patchbay-demo.sqlite).") var db = "patchbay-demo.sqlite"
+        @Option(help: "The demo database.") var db = "patchbay-demo.sqlite"
         @Option(help: "How many events of history.") var events = 5000
+        @Flag(help: "Print a summary instead of opening the dashboard.") var headless = false
+        @Option(help: "Dashboard theme (see `patchbay dash --help`).") var theme: String?
 
         func run() async throws {
             if FileManager.default.fileExists(atPath: db) {
-                let store = try Store.open(at: db)
+                _ = try Store.open(at: db)
                 emit("Using the existing demo database \(db) (delete it to start over).")
-                _ = store
             } else {
                 try seedDatabase(at: db, events: events, days: 7, seed: 42)
+            }
+            if !headless && isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1 {
+                try DashboardRunner.run(.init(databasePath: db, theme: theme))
+                return
             }
             let store = try Store.open(at: db, mode: .readOnly)
             let now = Date()
@@ -29,7 +39,7 @@ extension Patchbay {
             }
             let aging = try store.aging(asOf: now.formatted(.iso8601.year().month().day()))
             emit("\n" + Render.agingTable(aging))
-            emit("\nTry: patchbay failed --group --db \(db)   patchbay show <event id> --db \(db)")
+            emit("\nOpen the dashboard: patchbay --db \(db)   Drill in: patchbay failed --group --db \(db)")
         }
     }
 }
