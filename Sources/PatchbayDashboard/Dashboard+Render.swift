@@ -337,7 +337,8 @@ extension Dashboard {
                 Span("→ \(history.connector) ", selected ? theme.header : theme.text),
                 Span(d.state.rawValue, theme.style(for: d.state.rawValue)),
                 Span("  attempt \(d.attempts)/\(d.maxAttempts)", theme.muted),
-                Span(d.nextAttemptAt.map { "  next \(Rows.ago($0, now: state.now))" } ?? "", theme.retrying),
+                Span(d.nextAttemptAt.map { $0 <= state.now.millis ? "  due" : "  next \(Rows.ago($0, now: state.now))" } ?? "",
+                     theme.retrying),
                 Span("  delivery \(d.id)", theme.muted),
             ]))
             for attempt in history.attempts {

@@ -122,7 +122,7 @@ enum Rows {
         ]
         let lines = rows.map { d in
             [Line("\(d.id)", theme.muted), Line(d.connector, theme.text),
-             Line(d.nextAttemptAt.map { ago($0, now: now) } ?? "-", theme.retrying),
+             Line(d.nextAttemptAt.map { $0 <= now.millis ? "due" : ago($0, now: now) } ?? "-", theme.retrying),
              Line("\(d.attempts)/\(d.maxAttempts)", theme.text), Line(d.lastError ?? "", theme.text)]
         }
         return RowSet(columns: columns, rows: lines, ids: rows.map(\.id))
