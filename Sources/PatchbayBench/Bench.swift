@@ -25,7 +25,8 @@ struct Bench {
             case .reads:
                 try ReadBenchmark(
                     builder: HistoryBuilder(events: options.events, directory: directory),
-                    repeatCount: options.repeatCount, rebuild: options.rebuild, explain: options.explain
+                    repeatCount: options.repeatCount, rebuild: options.rebuild, explain: options.explain,
+                    match: options.match
                 ).run(&report)
             }
         }

@@ -20,9 +20,11 @@ struct BenchOptions: Sendable {
     var rebuild = false
     /// Print the query plans of the event-list reads.
     var explain = false
+    /// Only the dashboard reads whose name contains this text.
+    var match: String?
 
     static let usage = """
-        usage: patchbay-bench [--events N] [--dir PATH] [--only LIST] [--repeat N] [--rebuild] [--explain]
+        usage: patchbay-bench [--events N] [--dir PATH] [--only LIST] [--repeat N] [--rebuild] [--explain] [--match TEXT]
 
           --events N     events in the database the dashboard reads are timed on (default 1000000;
                          accepts 1m, 10m, 250k). Built once, then reused from --dir.
@@ -30,7 +32,9 @@ struct BenchOptions: Sendable {
           --only LIST    comma-separated subset of: ingest, claim, retry, reads, raw (default: all)
           --repeat N     runs of each dashboard read, for median and p99 (default 50)
           --rebuild      rebuild the cached large database
-          --explain      print EXPLAIN QUERY PLAN for the event-list reads
+          --explain      print EXPLAIN QUERY PLAN for the event-list reads, and time the list reads'
+                         bare SQL beside the store's calls
+          --match TEXT   time only the dashboard reads whose name contains TEXT (like "failed list")
           --help         show this help
         """
 
@@ -79,6 +83,8 @@ struct BenchOptions: Sendable {
                 options.rebuild = true
             case "--explain":
                 options.explain = true
+            case "--match":
+                options.match = try value(flag)
             case "--help", "-h":
                 throw UsageError.help
             default:

@@ -54,4 +54,42 @@ enum QueryPlans {
         }
         report.emit("")
     }
+
+    /// The SQL of the list reads run bare (rows fetched as `Row`, nothing decoded), beside the store's
+    /// call: the difference is what the store spends turning rows into records.
+    static func timeBareSQL(path: String, report: Report) throws -> TextTable {
+        let failed = """
+            SELECT d.id, d.event_id, e.topic, d.connector_id, c.name AS connector, d.state, d.attempts,
+                   d.max_attempts, d.next_attempt_at, d.last_error, d.last_status, d.error_signature, d.updated_at
+            FROM deliveries d %INDEX%
+            JOIN events e ON e.id = d.event_id
+            JOIN connectors c ON c.id = d.connector_id
+            """
+        let queries: [(String, String)] = [
+            ("failed list, first page (1000)", failed.replacingOccurrences(of: "%INDEX%", with: "")
+                + "WHERE d.state IN ('retrying', 'dead') ORDER BY d.updated_at DESC, d.id DESC LIMIT 1000"),
+            ("retry queue, first page (1000)", failed.replacingOccurrences(of: "%INDEX%", with: "INDEXED BY deliveries_retry_queue")
+                + "WHERE d.state = 'retrying' ORDER BY d.next_attempt_at, d.id LIMIT 1000"),
+            ("events, first page (200): events only", "SELECT e.* FROM events e ORDER BY e.id DESC LIMIT 201"),
+            ("events, first page (200): with state counts", """
+                SELECT e.*, (SELECT group_concat(state) FROM deliveries x WHERE x.event_id = e.id)
+                FROM events e ORDER BY e.id DESC LIMIT 201
+                """),
+        ]
+        var table = TextTable(headers: ["bare SQL (no decoding)", "rows", "median"], rightAligned: [1, 2])
+        let queue = try DatabaseQueue(path: path, configuration: HistoryBuilder.readOnly)
+        try queue.read { db in
+            for (name, sql) in queries {
+                var samples = Samples()
+                var rows = 0
+                for _ in 0..<20 {
+                    let (fetched, seconds) = try Monotonic.time { try Row.fetchAll(db, sql: sql) }
+                    rows = fetched.count
+                    samples.add(seconds)
+                }
+                table.add([name, Format.count(rows), Format.duration(samples.median)])
+            }
+        }
+        return table
+    }
 }

@@ -8,6 +8,7 @@ struct ReadBenchmark {
     var repeatCount: Int
     var rebuild: Bool
     var explain: Bool
+    var match: String? = nil
 
     static let goal = 0.010
     static let textGoal = 0.100
@@ -43,7 +44,10 @@ struct ReadBenchmark {
         var failures: [String] = []
         var overview = overview(store, now: now, parameters)
         overview.goal = nil
-        for read in reads(store, now: now, parameters) + [overview] {
+        let chosen = (reads(store, now: now, parameters) + [overview]).filter { read in
+            match.map { read.name.localizedCaseInsensitiveContains($0) } ?? true
+        }
+        for read in chosen {
             report.progress(read.name)
             let rows: Int
             let first: Double
@@ -71,6 +75,7 @@ struct ReadBenchmark {
                           goal: goal)
         }
         report.emit(table.render())
+        if explain { report.emit("\n" + (try QueryPlans.timeBareSQL(path: builder.path, report: report)).render()) }
         for failure in failures { report.emit("  ERROR " + failure) }
         report.emit("  (p99 is nearest-rank: with 100 runs or fewer it is the slowest run; the goal is held to p99.")
         report.emit("   \"first run\" is the first call after opening the store, before the timed runs.)")

@@ -124,7 +124,7 @@ public struct DashboardState: Sendable {
         self.databasePath = databasePath
         self.readOnly = readOnly
         self.now = now
-        self.agingAsOf = now.formatted(.iso8601.year().month().day())
+        self.agingAsOf = now.isoDay
     }
 
     /// The list state of a screen (one per screen kind).

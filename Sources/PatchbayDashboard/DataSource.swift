@@ -85,7 +85,7 @@ public enum TimeWindow: Int, CaseIterable, Sendable {
 
 extension Store: DashboardReading, DashboardActing {
     public func overview(window: TimeWindow, now: Date) throws -> OverviewSnapshot {
-        let midnight = Calendar.utc.startOfDay(for: now)
+        let midnight = now.startOfUTCDay
         return OverviewSnapshot(
             statuses: try connectorStatuses(),
             eventsToday: try receivedCount(since: midnight),
@@ -93,7 +93,7 @@ extension Store: DashboardReading, DashboardActing {
             byConnector: try throughputByConnector(window: window.seconds, bucket: window.bucket, now: now),
             groups: try errorGroups(limit: 50),
             retryQueue: try retryQueue(limit: 50),
-            aging: try aging(asOf: Self.day(now)))
+            aging: try aging(asOf: now.isoDay))
     }
 
     public func connectorRows(window: TimeWindow, now: Date) throws
@@ -141,14 +141,4 @@ extension Store: DashboardReading, DashboardActing {
     }
 
     public func countFailing(_ filter: FailureFilter) throws -> Int { try failingCount(filter) }
-
-    static func day(_ date: Date) -> String { date.formatted(.iso8601.year().month().day()) }
-}
-
-extension Calendar {
-    static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
 }

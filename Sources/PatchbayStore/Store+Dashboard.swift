@@ -6,13 +6,8 @@ extension Store {
     public func throughputByConnector(window: TimeInterval, bucket: TimeInterval, now: Date = Date())
         throws -> [ConnectorID: [ThroughputBucket]]
     {
-        let bucketMs = max(60_000, Int64(bucket * 1000) / 60_000 * 60_000)
-        let windowMs = max(bucketMs, Int64(window * 1000))
-        let useHours = bucketMs % 3_600_000 == 0
-        let table = useHours ? "throughput_hour" : "throughput_minute"
-        let unit: Int64 = useHours ? 3_600_000 : 60_000
-        let end = (now.millis / bucketMs + 1) * bucketMs
-        let start = end - (windowMs + bucketMs - 1) / bucketMs * bucketMs
+        let span = ThroughputSpan(window: window, bucket: bucket, now: now)
+        let (table, unit, bucketMs, start, end) = (span.table, span.unit, span.bucketMs, span.start, span.end)
         let rows = try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT connector_id, bucket * \(unit) / \(bucketMs) * \(bucketMs) AS start, sum(received),
@@ -27,9 +22,8 @@ extension Store {
             found[row[0], default: [:]][s] = ThroughputBucket(
                 start: s, received: row[2], delivered: row[3], failed: row[4], retried: row[5], dead: row[6])
         }
-        return found.mapValues { byStart in
-            stride(from: start, to: end, by: Int(bucketMs)).map { byStart[$0] ?? ThroughputBucket(start: $0) }
-        }
+        let starts = span.starts
+        return found.mapValues { byStart in starts.map { byStart[$0] ?? ThroughputBucket(start: $0) } }
     }
 
     /// Events received since `date` (from the hourly and minute rollups).

@@ -103,6 +103,29 @@ public struct EventDetail: Sendable, Equatable {
     public var deliveries: [DeliveryHistory]
 }
 
+/// The buckets of a throughput window: which rollup table serves them and where they start and end.
+struct ThroughputSpan {
+    let bucketMs: Int64
+    let table: String
+    /// Milliseconds per row of `table`.
+    let unit: Int64
+    let start: Int64
+    /// Exclusive; the current, partial bucket is the last one.
+    let end: Int64
+
+    init(window: TimeInterval, bucket: TimeInterval, now: Date) {
+        bucketMs = max(60_000, Int64(bucket * 1000) / 60_000 * 60_000)
+        let windowMs = max(bucketMs, Int64(window * 1000))
+        let useHours = bucketMs % 3_600_000 == 0
+        table = useHours ? "throughput_hour" : "throughput_minute"
+        unit = useHours ? 3_600_000 : 60_000
+        end = (now.millis / bucketMs + 1) * bucketMs
+        start = end - (windowMs + bucketMs - 1) / bucketMs * bucketMs
+    }
+
+    var starts: [Int64] { Array(stride(from: start, to: end, by: Int(bucketMs))) }
+}
+
 extension Store {
     /// Received, delivered, failed, retried and dead per bucket over the window ending now, oldest first.
     ///
@@ -110,13 +133,8 @@ extension Store {
     /// the number of connectors. Buckets with nothing in them are present with zeros.
     public func throughput(window: TimeInterval, bucket: TimeInterval, connector: ConnectorID? = nil,
                            now: Date = Date()) throws -> [ThroughputBucket] {
-        let bucketMs = max(60_000, Int64(bucket * 1000) / 60_000 * 60_000)
-        let windowMs = max(bucketMs, Int64(window * 1000))
-        let useHours = bucketMs % 3_600_000 == 0
-        let table = useHours ? "throughput_hour" : "throughput_minute"
-        let unit: Int64 = useHours ? 3_600_000 : 60_000
-        let end = (now.millis / bucketMs + 1) * bucketMs  // exclusive, includes the current bucket
-        let start = end - (windowMs + bucketMs - 1) / bucketMs * bucketMs
+        let span = ThroughputSpan(window: window, bucket: bucket, now: now)
+        let (table, unit, bucketMs, start, end) = (span.table, span.unit, span.bucketMs, span.start, span.end)
         var sql = """
             SELECT bucket * \(unit) / \(bucketMs) * \(bucketMs) AS start, sum(received), sum(delivered),
                    sum(failed), sum(retried), sum(dead)
@@ -135,7 +153,7 @@ extension Store {
             byStart[s] = ThroughputBucket(start: s, received: row[1], delivered: row[2], failed: row[3],
                                           retried: row[4], dead: row[5])
         }
-        return stride(from: start, to: end, by: Int(bucketMs)).map { byStart[$0] ?? ThroughputBucket(start: $0) }
+        return span.starts.map { byStart[$0] ?? ThroughputBucket(start: $0) }
     }
 
     /// Failing deliveries (retrying and dead), most recently failed first, a page at a time.

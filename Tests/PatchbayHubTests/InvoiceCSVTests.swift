@@ -114,28 +114,22 @@ struct CSVReaderTests {
         #expect(readError([0xFF, 0xFE, 0x61, 0x00])?.line == 1)  // UTF-16
     }
 
-    @Test func readsAHundredThousandRowsQuickly() throws {
+    /// Behaviour only: how fast is patchbay-bench's business, never a test's.
+    @Test func readsAHundredThousandRows() throws {
         var text = "Date,Transaction Type,Num,Customer,Due Date,Amount,Open Balance\r\n"
         text.reserveCapacity(8_000_000)
         for index in 0..<100_000 {
             text += "11/\(index % 28 + 1)/2026,Invoice,INV-\(index),\"Customer \(index % 500), Ltd\",12/01/2026,\"1,\(index % 900 + 100).50\",\(index % 900 + 10).25\r\n"
         }
         let data = Data(text.utf8)
-        let clock = ContinuousClock()
-        let started = clock.now
         let records = try CSVReader.records(in: data)
-        let readTime = started.duration(to: clock.now)
         #expect(records.count == 100_001)
         #expect(records.last?.line == 100_001)
         #expect(records[1].fields[3] == "Customer 0, Ltd")
 
         let invoices = try InvoiceCSV.parse(data, format: .quickbooks, currency: "EUR", file: "big.csv")
-        let totalTime = started.duration(to: clock.now)
         #expect(invoices.count == 100_000)
         #expect(invoices[99_999].openMinor == 10_925)
-        // Generous bounds for an unoptimised build on a slow machine.
-        #expect(readTime < .seconds(5), "reading took \(readTime)")
-        #expect(totalTime < .seconds(20), "reading and parsing took \(totalTime)")
     }
 }
 

@@ -19,7 +19,7 @@ extension Patchbay {
 
         func run() async throws {
             let store = try database.open(.readOnly)
-            let date = asOf ?? Date().formatted(.iso8601.year().month().day())
+            let date = asOf ?? Date().isoDay
             let reports = try store.aging(asOf: date, by: by)
             if json { emit(Render.aging(reports).rendered(pretty: true)) }
             else if csv { emit(Render.agingCSV(reports)) }

@@ -37,7 +37,7 @@ extension Patchbay {
                 emit("\nFailing now, by error:")
                 emit(Render.groupsTable(groups, now: now))
             }
-            let aging = try store.aging(asOf: now.formatted(.iso8601.year().month().day()))
+            let aging = try store.aging(asOf: now.isoDay)
             emit("\n" + Render.agingTable(aging))
             emit("\nOpen the dashboard: patchbay --db \(db)   Drill in: patchbay failed --group --db \(db)")
         }

@@ -42,14 +42,14 @@ public struct InvoiceSeeder: Sendable {
                     externalId: isCredit ? "CM-\(3000 + index)" : "INV-\(2000 + index)",
                     number: isCredit ? "CM-\(3000 + index)" : "INV-\(2000 + index)",
                     kind: isCredit ? .creditMemo : .invoice, customer: customer.0, currency: customer.1,
-                    issueDate: Self.day(issued), dueDate: Self.day(isCredit ? issued : due),
+                    issueDate: issued.isoDay, dueDate: (isCredit ? issued : due).isoDay,
                     totalMinor: isCredit ? -total / 10 : total, openMinor: isCredit ? -total / 10 : total,
                     line: index + 2),
                 issued: issued, paidAt: paidAt, partial: !isCredit && rng.unit() < 0.1))
         }
         var last = 0
         for night in stride(from: nights - 1, through: 0, by: -1) {
-            let runAt = Calendar.utc.startOfDay(for: now).addingTimeInterval(-Double(night) * 86_400 + 2 * 3600)
+            let runAt = now.startOfUTCDay.addingTimeInterval(-Double(night) * 86_400 + 2 * 3600)
             let snapshot = planned.filter { $0.issued <= runAt }.map { plan -> InvoiceInput in
                 var input = plan.input
                 if let paidAt = plan.paidAt, paidAt <= runAt { input.openMinor = 0 }
@@ -62,16 +62,4 @@ public struct InvoiceSeeder: Sendable {
         }
         return last
     }
-
-    static func day(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day())
-    }
-}
-
-extension Calendar {
-    static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
 }
