@@ -8,8 +8,10 @@ import PatchbayStore
 /// The seeder replays history through the real API one minute at a time with small transactions and
 /// is too slow for millions of events. This builder takes the same path (ingest, claim, record,
 /// so the triggers keep every rollup exactly as the hub would) but opens the store with
-/// `.bulkLoad` durability and writes each simulated minute in three big transactions: ingest the
-/// minute's events, claim everything due, record every outcome.
+/// `.bulkLoad` durability and writes each simulated step (1 to 15 minutes, so that a step holds
+/// about 500 events or more) in three big transactions: ingest the step's events, claim everything
+/// due, record every outcome. Outcomes are stamped at the step's end, so retry delays shorter than a
+/// step wait for the next one.
 ///
 /// The history: seven days of the demo company's flows, busier in the working day, each event fanned
 /// out to one to three targets (2.05 on average). Targets fail the way real ones do: Xero rate-limits
@@ -17,7 +19,7 @@ import PatchbayStore
 /// reservations (409, dead), the warehouse rejects an unknown location (422, dead), shipping times
 /// out (retried), the CRM was unreachable for 36 hours five days ago (retried until the policy's 20
 /// attempts ran out: dead), and the ERP has been down for the last 12 hours (retrying now). The
-/// last three minutes are left pending and a few deliveries are in flight. An operator discarded a
+/// last minutes are left pending and a few deliveries are in flight. An operator discarded a
 /// hundred old dead letters. Ten thousand invoices were imported by the nightly batch job.
 struct HistoryBuilder {
     /// Bump when the history changes, so that cached databases of the old shape are not reused.

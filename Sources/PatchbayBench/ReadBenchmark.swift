@@ -20,7 +20,7 @@ struct ReadBenchmark {
     struct Read {
         var name: String
         /// What its p99 must stay under; nil for a figure with no goal of its own.
-        var goal: Double? = ReadBenchmark.goal
+        var goal: Double?
         var body: () throws -> Int
 
         init(name: String, isTextSearch: Bool = false, body: @escaping () throws -> Int) {
@@ -75,7 +75,7 @@ struct ReadBenchmark {
                           goal: goal)
         }
         report.emit(table.render())
-        if explain { report.emit("\n" + (try QueryPlans.timeBareSQL(path: builder.path, report: report)).render()) }
+        if explain { report.emit("\n" + (try QueryPlans.timeBareSQL(path: builder.path)).render()) }
         for failure in failures { report.emit("  ERROR " + failure) }
         report.emit("  (p99 is nearest-rank: with 100 runs or fewer it is the slowest run; the goal is held to p99.")
         report.emit("   \"first run\" is the first call after opening the store, before the timed runs.)")
