@@ -15,18 +15,7 @@ struct EventFactory {
         rng = SeededRandom(seed: seed)
     }
 
-    static let customers: [(name: String, currency: String, email: String)] = [
-        ("Atelier Moreau SARL", "EUR", "ines.moreau@example.fr"),
-        ("Brightwater Cafés Ltd", "GBP", "accounts@brightwater.example.co.uk"),
-        ("Casa Núñez S.L.", "EUR", "pagos@casanunez.example.es"),
-        ("Delacroix & Fils", "EUR", "compta@delacroix.example.fr"),
-        ("Eastside Grocers", "USD", "ap@eastside.example.com"),
-        ("Fjällräven Outpost AB", "EUR", "faktura@outpost.example.se"),
-        ("Granja Olmo", "EUR", "admin@granjaolmo.example.es"),
-        ("Hoffmann Küchen GmbH", "EUR", "buchhaltung@hoffmann.example.de"),
-        ("Juniper & Oak Co.", "USD", "billing@juniperoak.example.com"),
-        ("Kettle Yard Roasters", "GBP", "finance@kettleyard.example.co.uk"),
-    ]
+    static let customers = Seeder.customers
 
     static let products: [(sku: String, title: String, cents: Int)] = [
         ("MUG-BLU-350", "Stoneware mug, blue", 1850),

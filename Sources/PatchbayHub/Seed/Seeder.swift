@@ -65,7 +65,8 @@ public struct Seeder: Sendable {
         ("stock_level_changed", "erp-stock-export", ["reporting-warehouse", "warehouse-sync"], 0.10),
     ]
 
-    static let customers = [
+    /// The demo company's customers: name, invoicing currency, accounts e-mail.
+    public static let customers: [(name: String, currency: String, email: String)] = [
         ("Atelier Moreau SARL", "EUR", "ines.moreau@example.fr"),
         ("Brightwater Cafés Ltd", "GBP", "accounts@brightwater.example.co.uk"),
         ("Casa Núñez S.L.", "EUR", "pagos@casanunez.example.es"),
