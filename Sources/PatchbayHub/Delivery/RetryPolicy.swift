@@ -3,7 +3,7 @@ import Foundation
 /// When to try a failed delivery again, and when to give up.
 ///
 /// The default is 20 attempts: the delay doubles from 15 s and is capped at 2 h, with ±20 % jitter,
-/// so the attempts span about 23 hours. Why not Sidekiq's 25 attempts over three weeks: an order that
+/// so the attempts span about 22 hours. Why not Sidekiq's 25 attempts over three weeks: an order that
 /// has not become an invoice within a day is a problem someone must see, so a delivery that still
 /// fails after an overnight outage is dead-lettered and shows up on the dashboard the next morning,
 /// instead of retrying quietly for weeks. Short outages (a deploy, a rate limit) are absorbed within
