@@ -23,7 +23,8 @@ enum QueryPlans {
                 """), ["%\(p.rareText)%", "%\(p.rareText)%"]),
             ("events, correlation", eventList("WHERE e.correlation_id = ?"), [p.correlation]),
             ("events, since", eventList("""
-                WHERE e.id >= coalesce((SELECT id FROM events WHERE received_at >= ? ORDER BY received_at LIMIT 1), 9223372036854775807)
+                WHERE e.id >= coalesce((SELECT min(id) FROM (SELECT id FROM events WHERE received_at >= ?
+                  ORDER BY received_at LIMIT 1000)), 9223372036854775807)
                   AND e.received_at >= ?
                 """), [0, 0]),
             ("per event: delivery states", "SELECT state, count(*) FROM deliveries WHERE event_id = ? GROUP BY state", [1]),
