@@ -9,9 +9,10 @@ import PatchbayStore
 /// is too slow for millions of events. This builder takes the same path (ingest, claim, record,
 /// so the triggers keep every rollup exactly as the hub would) but opens the store with
 /// `.bulkLoad` durability and writes each simulated step (1 to 15 minutes, so that a step holds
-/// about 500 events or more) in three big transactions: ingest the step's events, claim everything
-/// due, record every outcome. Outcomes are stamped at the step's end, so retry delays shorter than a
-/// step wait for the next one.
+/// about 500 events or more) in big transactions: claim everything due at the step's start, record
+/// the outcomes one minute's share at a time (so that every minute bucket of the rollups gets its
+/// deliveries, as with a live hub), ingest the step's events. Claims happen once a step, so retry
+/// delays shorter than a step wait for the next one.
 ///
 /// The history: seven days of the demo company's flows, busier in the working day, each event fanned
 /// out to one to three targets (2.05 on average). Targets fail the way real ones do: Xero rate-limits
@@ -23,7 +24,7 @@ import PatchbayStore
 /// hundred old dead letters. Ten thousand invoices were imported by the nightly batch job.
 struct HistoryBuilder {
     /// Bump when the history changes, so that cached databases of the old shape are not reused.
-    static let version = 1
+    static let version = 2
 
     var events: Int
     var directory: String
@@ -118,12 +119,12 @@ struct HistoryBuilder {
 
         var factory = EventFactory(seed: seed)
         var rng = SeededRandom(seed: seed ^ 0x0BAD_5EED)
-        // Each step is three transactions (ingest, claim, record) whatever its size, and a commit
-        // rewrites every page it touched: with small steps the builder spends its time writing the
-        // same index pages again. Steps of at least ~500 events, and never longer than 15 minutes.
+        // Each step costs a few transactions whatever its size, and a commit rewrites every page it
+        // touched: with small steps the builder spends its time writing the same index pages again.
+        // Steps of at least ~500 events, and never longer than 15 minutes.
         let wanted = Int((500 * Double(days) * 1440 / Double(events)).rounded(.up))
         let stepMinutes = [1, 2, 3, 4, 5, 6, 10, 12, 15].first { $0 >= wanted } ?? 15  // divisors of a day
-        let minute = Int64(stepMinutes) * 60_000
+        let stepLength = Int64(stepMinutes) * 60_000
         let steps = days * 1440 / stepMinutes
         // Busier during the working day, quiet at night.
         let weights = (0..<steps).map { step -> Double in
@@ -140,7 +141,38 @@ struct HistoryBuilder {
         report.progress("\(steps) steps of \(stepMinutes) min")
 
         for step in 0..<steps {
-            let t = start + Int64(step) * minute
+            let t = start + Int64(step) * stepLength
+            // First the workers: at the step's start they claim everything due (the previous step's
+            // events, retries whose time has come), then finish them over the step's minutes, so that
+            // outcomes land in every minute bucket as a live hub's do. A live system has something
+            // pending: the last minutes are left unclaimed.
+            if t <= end - 180_000 {
+                let (claims, claimTime) = try Monotonic.time {
+                    try store.claimDueDeliveries(limit: 1_000_000, lease: Double(stepMinutes * 60 + 120),
+                                                 owner: "bench-builder", now: Date(millis: t))
+                }
+                phases.claim += claimTime
+                let simulateStarted = Monotonic.now()
+                var finished = Array(repeating: [DeliveryOutcome](), count: stepMinutes)
+                for (index, claim) in claims.enumerated() {
+                    let slot = index % stepMinutes
+                    let recordedAt = t + Int64(slot) * 60_000 + 55_000
+                    let result = Self.simulate(target: names[claim.connectorId]!, at: recordedAt, outages: outages, rng: &rng)
+                    let duration: TimeInterval
+                    if case .timeout(let after) = result { duration = after } else { duration = 0.05 + rng.unit() * 0.6 }
+                    let startedAt = Date(millis: recordedAt - Int64(duration * 1000) - Int64(rng.unit() * 5000))
+                    finished[slot].append(policies[claim.connectorId]!.outcome(
+                        for: claim, result: result, startedAt: startedAt,
+                        finishedAt: startedAt.addingTimeInterval(duration), random: rng.unit()))
+                }
+                phases.simulate += Monotonic.now() - simulateStarted
+                for (slot, outcomes) in finished.enumerated() where !outcomes.isEmpty {
+                    let recordedAt = Date(millis: t + Int64(slot) * 60_000 + 55_000)
+                    let (_, recordTime) = try Monotonic.time { try store.record(outcomes, now: recordedAt) }
+                    phases.record += recordTime
+                }
+            }
+
             carried += Double(events) * weights[step] / totalWeight
             var count = 0
             while carried >= 1 { carried -= 1; count += 1 }
@@ -149,7 +181,7 @@ struct HistoryBuilder {
             if count > 0 {
                 var batch: [NewEvent] = []
                 batch.reserveCapacity(count)
-                var arrivals = (0..<count).map { _ in t + Int64(rng.unit() * Double(minute - 1000)) }
+                var arrivals = (0..<count).map { _ in t + Int64(rng.unit() * Double(stepLength - 1000)) }
                 arrivals.sort()  // ids grow with arrival, as they do when the hub stamps received_at
                 for received in arrivals {
                     let pick = Self.pick(flows.map(\.0.weight), &rng)
@@ -171,30 +203,7 @@ struct HistoryBuilder {
                 phases.ingest += Monotonic.now() - ingestStarted
                 made += count
             }
-            // A live system has something pending: leave the last minutes unclaimed.
-            if t + minute > end - 180_000 { continue }
-            let now = t + minute
-            let (claims, claimTime) = try Monotonic.time {
-                try store.claimDueDeliveries(limit: 1_000_000, lease: 300, owner: "bench-builder", now: Date(millis: now))
-            }
-            phases.claim += claimTime
-            if !claims.isEmpty {
-                let simulateStarted = Monotonic.now()
-                var outcomes: [DeliveryOutcome] = []
-                outcomes.reserveCapacity(claims.count)
-                for claim in claims {
-                    let result = Self.simulate(target: names[claim.connectorId]!, at: now, outages: outages, rng: &rng)
-                    let startedAt = Date(millis: now + Int64(rng.unit() * 5000))  // the worker picked it up
-                    let duration: TimeInterval
-                    if case .timeout(let after) = result { duration = after } else { duration = 0.05 + rng.unit() * 0.6 }
-                    outcomes.append(policies[claim.connectorId]!.outcome(
-                        for: claim, result: result, startedAt: startedAt,
-                        finishedAt: startedAt.addingTimeInterval(duration), random: rng.unit()))
-                }
-                phases.simulate += Monotonic.now() - simulateStarted
-                let (_, recordTime) = try Monotonic.time { try store.record(outcomes, now: Date(millis: now + 40_000)) }
-                phases.record += recordTime
-            }
+
             let done = Double(step + 1) / Double(steps)
             if done >= nextProgress {
                 report.progress("history \(Int(done * 100))%: \(Format.count(made)) events, "
