@@ -44,8 +44,6 @@ struct KeyTests {
             .transitions.filter { $0.actor == .operator_ }
         #expect(transitions.count == 1)
         // Another dashboard still showing it presses r as well.
-        let other = try Harness(seed: false)
-        _ = other
         let again = try harness.store.retry([dead.id])
         #expect(again.changed.isEmpty)
         #expect(again.skipped.first?.reason.contains("pending") == true)
