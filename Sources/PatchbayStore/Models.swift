@@ -237,6 +237,8 @@ public struct BatchRun: Codable, Sendable, Equatable, Identifiable {
     public var rowsRejected: Int
     public var cursor: String?
     public var error: String?
+    /// What the run read (a file's path and digest): an unfinished run over the same input resumes.
+    public var input: String?
 }
 
 extension BatchRun: FetchableRecord, TableRecord {

@@ -19,6 +19,7 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-integration-log", migrate: v1)
+        migrator.registerMigration("v2-hub-runtime", migrate: v2)
         return migrator
     }
 
@@ -298,6 +299,41 @@ enum Schema {
                   delivered = delivered + excluded.delivered, failed = failed + excluded.failed,
                   retried = retried + excluded.retried, dead = dead + excluded.dead;
             END;
+            """)
+    }
+
+    /// What the hub runtime adds: refused webhooks (counted per minute like everything else), and
+    /// resumable batch runs (the input a run reads, and which run last saw each invoice).
+    private static func v2(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE rejections (
+              id INTEGER PRIMARY KEY,
+              connector_id INTEGER REFERENCES connectors(id),
+              received_at INTEGER NOT NULL,
+              status INTEGER NOT NULL,
+              reason TEXT NOT NULL,
+              remote TEXT,
+              path TEXT NOT NULL,
+              body_bytes INTEGER NOT NULL,
+              body_excerpt TEXT
+            );
+            CREATE INDEX rejections_recent ON rejections(received_at);
+
+            ALTER TABLE throughput_minute ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE throughput_hour ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
+
+            CREATE TRIGGER rejections_count AFTER INSERT ON rejections WHEN NEW.connector_id IS NOT NULL BEGIN
+              INSERT INTO throughput_minute(bucket, connector_id, rejected)
+                VALUES (NEW.received_at / 60000, NEW.connector_id, 1)
+                ON CONFLICT(bucket, connector_id) DO UPDATE SET rejected = rejected + 1;
+              INSERT INTO throughput_hour(bucket, connector_id, rejected)
+                VALUES (NEW.received_at / 3600000, NEW.connector_id, 1)
+                ON CONFLICT(bucket, connector_id) DO UPDATE SET rejected = rejected + 1;
+            END;
+
+            ALTER TABLE batch_runs ADD COLUMN input TEXT;
+            CREATE INDEX batch_runs_unfinished ON batch_runs(job, input) WHERE status = 'running';
+            ALTER TABLE invoices ADD COLUMN seen_run_id INTEGER;
             """)
     }
 }
