@@ -1,0 +1,442 @@
+import Foundation
+import Yams
+
+/// One problem in a configuration file: the key path, the line, and what is wrong.
+public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var line: Int?
+    public var message: String
+
+    public init(path: String, line: Int?, message: String) {
+        self.path = path
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        let at = line.map { "line \($0): " } ?? ""
+        return path.isEmpty ? "\(at)\(message)" : "\(at)\(path): \(message)"
+    }
+}
+
+/// Every problem found in a configuration file; thrown when any exists.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public var file: String
+    public var problems: [ConfigProblem]
+
+    public init(file: String, problems: [ConfigProblem]) {
+        self.file = file
+        self.problems = problems
+    }
+
+    public var description: String {
+        let noun = problems.count == 1 ? "problem" : "problems"
+        let lines = problems.map { p -> String in
+            let location = p.line.map { "\(file):\($0)" } ?? file
+            return "  \(location): " + (p.path.isEmpty ? p.message : "\(p.path): \(p.message)")
+        }
+        return "\(file): \(problems.count) \(noun)\n" + lines.joined(separator: "\n")
+    }
+}
+
+/// A parsed YAML document with the line of every node, so that each problem can name where it is.
+public indirect enum ConfigNode: Sendable, Equatable {
+    case scalar(String, line: Int?)
+    case mapping([(key: String, keyLine: Int?, value: ConfigNode)], line: Int?)
+    case sequence([ConfigNode], line: Int?)
+    case null(line: Int?)
+
+    public static func == (lhs: ConfigNode, rhs: ConfigNode) -> Bool {
+        switch (lhs, rhs) {
+        case let (.scalar(a, _), .scalar(b, _)): return a == b
+        case let (.sequence(a, _), .sequence(b, _)): return a == b
+        case (.null, .null): return true
+        case let (.mapping(a, _), .mapping(b, _)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        default: return false
+        }
+    }
+
+    public var line: Int? {
+        switch self {
+        case .scalar(_, let line), .mapping(_, let line), .sequence(_, let line), .null(let line): return line
+        }
+    }
+
+    public var kindName: String {
+        switch self {
+        case .scalar: return "a value"
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .null: return "nothing"
+        }
+    }
+
+    /// Parses YAML text. Syntax errors become one problem with the line Yams reports.
+    public static func parse(yaml: String) throws(ConfigError) -> ConfigNode {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw ConfigError(file: "", problems: [Self.problem(from: error)])
+        } catch {
+            throw ConfigError(file: "", problems: [ConfigProblem(path: "", line: nil, message: "\(error)")])
+        }
+        guard let node else { return .mapping([], line: 1) }
+        return convert(node)
+    }
+
+    private static func convert(_ node: Node) -> ConfigNode {
+        let line = node.mark?.line
+        switch node {
+        case .scalar(let scalar):
+            if scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
+                return .null(line: line)
+            }
+            return .scalar(scalar.string, line: line)
+        case .mapping(let mapping):
+            return .mapping(mapping.map { pair in
+                (key: pair.key.scalar?.string ?? "\(pair.key)", keyLine: pair.key.mark?.line, value: convert(pair.value))
+            }, line: line)
+        case .sequence(let sequence):
+            return .sequence(sequence.map(convert), line: line)
+        case .alias:
+            return .null(line: line)
+        }
+    }
+
+    private static func problem(from error: YamlError) -> ConfigProblem {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
+            let what = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+            return ConfigProblem(path: "", line: mark.line, message: "not valid YAML: \(what)")
+        case .composer(let context, let problem, let mark, _):
+            let what = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+            return ConfigProblem(path: "", line: mark.line, message: "not valid YAML: \(what)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // Yams refuses a repeated key before any reader sees it; its mark is the key's first use.
+            return ConfigProblem(path: duplicates.joined(separator: ", "), line: context.mark.line,
+                                 message: "appears twice in the same mapping")
+        default:
+            return ConfigProblem(path: "", line: nil, message: "not valid YAML: \(error)")
+        }
+    }
+}
+
+/// Reads a mapping of options, collecting problems instead of stopping at the first, and noticing
+/// keys nobody asked for (a misspelt `timout` is an error, not a silently ignored line).
+public final class OptionReader: @unchecked Sendable {
+    public let path: String
+    public let line: Int?
+    private let entries: [(key: String, keyLine: Int?, value: ConfigNode)]
+    private var used: Set<String> = []
+    private let sink: ProblemSink
+    public let environment: [String: String]
+
+    public init(_ node: ConfigNode, path: String, problems: ProblemSink, environment: [String: String]) {
+        self.path = path
+        self.line = node.line
+        self.sink = problems
+        self.environment = environment
+        if case .mapping(let entries, _) = node {
+            self.entries = entries
+            var seen: Set<String> = []
+            for entry in entries where !seen.insert(entry.key).inserted {
+                problems.add(ConfigProblem(path: Self.join(path, entry.key), line: entry.keyLine,
+                                           message: "appears twice"))
+            }
+        } else {
+            self.entries = []
+            if case .null = node {} else {
+                problems.add(ConfigProblem(path: path, line: node.line, message: "expected a mapping, found \(node.kindName)"))
+            }
+        }
+    }
+
+    static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    public var keys: [String] { entries.map(\.key) }
+
+    public func node(_ key: String) -> ConfigNode? {
+        used.insert(key)
+        return entries.first(where: { $0.key == key })?.value
+    }
+
+    public func has(_ key: String) -> Bool { entries.contains(where: { $0.key == key }) }
+
+    /// The line of a key's value (or of the key), for problems found after reading.
+    public func line(of key: String) -> Int? {
+        entries.first(where: { $0.key == key }).flatMap { $0.value.line ?? $0.keyLine }
+    }
+
+    /// Marks every key as read: for a mapping whose valid keys cannot be known (an unknown module).
+    public func ignoreRemainingKeys() { used.formUnion(entries.map(\.key)) }
+
+    public func problem(_ key: String?, _ message: String) {
+        let node = key.flatMap { k in entries.first(where: { $0.key == k }) }
+        sink.add(ConfigProblem(path: key.map { Self.join(path, $0) } ?? path,
+                               line: node?.value.line ?? node?.keyLine ?? line, message: message))
+    }
+
+    public func child(_ key: String) -> OptionReader? {
+        guard let node = node(key) else { return nil }
+        return OptionReader(node, path: Self.join(path, key), problems: sink, environment: environment)
+    }
+
+    // MARK: Typed values
+
+    public func string(_ key: String, required: Bool = false) -> String? {
+        guard let node = node(key) else {
+            if required { problem(nil, "missing required key '\(key)'") }
+            return nil
+        }
+        switch node {
+        case .scalar(let text, _): return text
+        case .null: if required { problem(key, "must not be empty") }; return nil
+        default: problem(key, "expected a value, found \(node.kindName)"); return nil
+        }
+    }
+
+    public func choice<T: RawRepresentable & CaseIterable>(_ key: String, as: T.Type, required: Bool = false) -> T?
+    where T.RawValue == String {
+        guard let text = string(key, required: required) else { return nil }
+        if let value = T(rawValue: text) { return value }
+        problem(key, "'\(text)' is not one of \(T.allCases.map { $0.rawValue }.joined(separator: ", "))")
+        return nil
+    }
+
+    public func oneOf(_ key: String, _ allowed: [String], required: Bool = false) -> String? {
+        guard let text = string(key, required: required) else { return nil }
+        if allowed.contains(text) { return text }
+        problem(key, "'\(text)' is not one of \(allowed.joined(separator: ", "))")
+        return nil
+    }
+
+    public func int(_ key: String, in range: ClosedRange<Int>) -> Int? {
+        guard let text = string(key) else { return nil }
+        guard let value = Int(text.replacingOccurrences(of: "_", with: "")), range.contains(value) else {
+            problem(key, "expected a whole number from \(range.lowerBound) to \(range.upperBound), found '\(text)'")
+            return nil
+        }
+        return value
+    }
+
+    public func double(_ key: String, in range: ClosedRange<Double>) -> Double? {
+        guard let text = string(key) else { return nil }
+        guard let value = Double(text), range.contains(value) else {
+            problem(key, "expected a number from \(range.lowerBound) to \(range.upperBound), found '\(text)'")
+            return nil
+        }
+        return value
+    }
+
+    public func bool(_ key: String) -> Bool? {
+        guard let text = string(key) else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: problem(key, "expected true or false, found '\(text)'"); return nil
+        }
+    }
+
+    /// `250ms`, `10s`, `5m`, `2h`, `30d`, or a bare number of seconds.
+    public func duration(_ key: String, in range: ClosedRange<TimeInterval> = 0...(366 * 86400)) -> TimeInterval? {
+        guard let text = string(key) else { return nil }
+        guard let value = Self.parseDuration(text), range.contains(value) else {
+            problem(key, "expected a duration like 250ms, 10s, 5m, 2h or 30d (from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))), found '\(text)'")
+            return nil
+        }
+        return value
+    }
+
+    /// `1MiB`, `512KiB`, `1048576`.
+    public func byteSize(_ key: String, in range: ClosedRange<Int>) -> Int? {
+        guard let text = string(key) else { return nil }
+        let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)]
+        var value: Int?
+        for (unit, factor) in units where text.hasSuffix(unit) {
+            // Overflow is a value out of range, not a crash.
+            value = Int(text.dropLast(unit.count).trimmingCharacters(in: .whitespaces)).flatMap {
+                let (product, overflow) = $0.multipliedReportingOverflow(by: factor)
+                return overflow ? nil : product
+            }
+            break
+        }
+        if value == nil { value = Int(text) }
+        guard let value, range.contains(value) else {
+            problem(key, "expected a size like 512KiB or 1MiB (at most \(range.upperBound) bytes), found '\(text)'")
+            return nil
+        }
+        return value
+    }
+
+    public func strings(_ key: String) -> [String]? {
+        guard let node = node(key) else { return nil }
+        switch node {
+        case .scalar(let text, _): return [text]
+        case .sequence(let items, _):
+            var out: [String] = []
+            for (i, item) in items.enumerated() {
+                if case .scalar(let text, _) = item { out.append(text) } else {
+                    sink.add(ConfigProblem(path: "\(Self.join(path, key))[\(i)]", line: item.line,
+                                           message: "expected a value, found \(item.kindName)"))
+                }
+            }
+            return out
+        case .null: return []
+        default: problem(key, "expected a list, found \(node.kindName)"); return nil
+        }
+    }
+
+    public func stringMap(_ key: String) -> [(key: String, value: String, line: Int?)]? {
+        guard let node = node(key) else { return nil }
+        guard case .mapping(let entries, _) = node else {
+            if case .null = node { return [] }
+            problem(key, "expected a mapping, found \(node.kindName)")
+            return nil
+        }
+        var out: [(key: String, value: String, line: Int?)] = []
+        for entry in entries {
+            if case .scalar(let text, let line) = entry.value { out.append((entry.key, text, line)) } else {
+                sink.add(ConfigProblem(path: Self.join(Self.join(path, key), entry.key), line: entry.value.line,
+                                       message: "expected a value, found \(entry.value.kindName)"))
+            }
+        }
+        return out
+    }
+
+    // MARK: Secrets
+
+    /// A value that may only come from the environment: `${NAME}` (or `env:NAME`). An inline value is
+    /// refused, so secrets never sit in a file that gets committed, copied or printed.
+    public func secret(_ key: String, required: Bool = false) -> String? {
+        guard let text = string(key, required: required) else { return nil }
+        guard let name = Self.environmentReference(text) else {
+            problem(key, "secrets must reference an environment variable, like ${\(Self.suggestedName(path: path, key: key))}; an inline value is not allowed")
+            return nil
+        }
+        guard let value = environment[name], !value.isEmpty else {
+            problem(key, "environment variable \(name) is not set")
+            return nil
+        }
+        return value
+    }
+
+    /// Text in which `${NAME}` references are replaced from the environment (for URLs and headers).
+    public func interpolated(_ text: String, key: String) -> String? {
+        var out = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            out += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                problem(key, "unclosed ${ in '\(text)'")
+                return nil
+            }
+            let name = String(rest[start.upperBound..<end])
+            guard Self.isVariableName(name) else {
+                problem(key, "'${\(name)}' is not an environment variable name")
+                return nil
+            }
+            guard let value = environment[name] else {
+                problem(key, "environment variable \(name) is not set")
+                return nil
+            }
+            out += value
+            rest = rest[rest.index(after: end)...]
+        }
+        return out + rest
+    }
+
+    /// Reports keys present in the mapping that no reader asked for.
+    public func finish() {
+        for entry in entries where !used.contains(entry.key) {
+            let known = used.sorted()
+            let hint = Self.closest(entry.key, in: known).map { " (did you mean '\($0)'?)" } ?? ""
+            sink.add(ConfigProblem(path: Self.join(path, entry.key), line: entry.keyLine,
+                                   message: "unknown key\(hint)"))
+        }
+    }
+
+    // MARK: Helpers
+
+    static func environmentReference(_ text: String) -> String? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("${"), trimmed.hasSuffix("}") {
+            let name = String(trimmed.dropFirst(2).dropLast())
+            return isVariableName(name) ? name : nil
+        }
+        if trimmed.hasPrefix("env:") {
+            let name = String(trimmed.dropFirst(4))
+            return isVariableName(name) ? name : nil
+        }
+        return nil
+    }
+
+    static func isVariableName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || ("A"..."Z").contains(first) || ("a"..."z").contains(first)
+        else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
+    }
+
+    private static func suggestedName(path: String, key: String) -> String {
+        let base = (path.split(separator: ".").last.map(String.init) ?? "PATCHBAY") + "_" + key
+        return base.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.reduce(into: "") { $0.append($1) }
+    }
+
+    public static func parseDuration(_ text: String) -> TimeInterval? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+        for (unit, factor) in units where t.hasSuffix(unit) {
+            let number = t.dropLast(unit.count)
+            // "5m" must not be read as "5" + "m" of "ms": ms is checked first, and a number never ends in "m".
+            guard let value = Double(number), value.isFinite, value >= 0 else { return nil }
+            return value * factor
+        }
+        if let value = Double(t), value.isFinite, value >= 0 { return value }
+        return nil
+    }
+
+    static func format(_ seconds: TimeInterval) -> String {
+        if seconds >= 86400, seconds.truncatingRemainder(dividingBy: 86400) == 0 { return "\(Int(seconds / 86400))d" }
+        if seconds >= 3600, seconds.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(seconds / 3600))h" }
+        if seconds >= 60, seconds.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(seconds / 60))m" }
+        if seconds >= 1, seconds.rounded() == seconds { return "\(Int(seconds))s" }
+        return "\(Int((seconds * 1000).rounded()))ms"
+    }
+
+    static func closest(_ word: String, in candidates: [String]) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var row = Array(0...b.count)
+            for i in 1...max(1, a.count) where !a.isEmpty {
+                var previous = row[0]
+                row[0] = i
+                for j in stride(from: 1, through: b.count, by: 1) {
+                    let old = row[j]
+                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    previous = old
+                }
+            }
+            return row[b.count]
+        }
+        let w = Array(word)
+        return candidates.map { ($0, distance(w, Array($0))) }.filter { $0.1 <= 2 }.min(by: { $0.1 < $1.1 })?.0
+    }
+}
+
+/// Collects problems from every reader of one file.
+public final class ProblemSink: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [ConfigProblem] = []
+
+    public init() {}
+
+    public func add(_ problem: ConfigProblem) {
+        lock.lock(); defer { lock.unlock() }
+        items.append(problem)
+    }
+
+    public var problems: [ConfigProblem] {
+        lock.lock(); defer { lock.unlock() }
+        return items.sorted { ($0.line ?? 0, $0.path) < ($1.line ?? 0, $1.path) }
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import PatchbayHub
+import PatchbayText
+
+/// `http`: delivers each event as a JSON request (POST or PUT) to one URL.
+///
+/// Every request carries the delivery's idempotency key (the same on every attempt), so a target
+/// that honours `Idempotency-Key` absorbs the one repeat a crash can cause. The response is mapped
+/// into the retry policy's classes: 2xx delivered; 408/425/429/5xx, timeouts and connection errors
+/// retry (429 and 503 after `Retry-After`); other 4xx are dead at once, with the target's message.
+public struct HTTPSink: Sink {
+    public var url: String
+    public var method: String
+    public var headers: [String: String]
+    public var timeout: Duration
+    public var transform: (any PayloadTransform)?
+    public var idempotencyHeader: String
+    /// Reads a target's error body into one line (Xero's ValidationException); nil falls back to the body.
+    public var describeError: (@Sendable (_ status: Int, _ body: [UInt8]) -> String?)?
+    /// Reads a 429's headers into a reason (Xero's `X-Rate-Limit-Problem`).
+    public var describeRateLimit: (@Sendable (_ headers: [String: String]) -> String?)?
+    public var excerptLimit: Int
+    public var transport: any HTTPTransport
+
+    public init(url: String, method: String = "POST", headers: [String: String] = [:], timeout: Duration = .seconds(10),
+                transform: (any PayloadTransform)? = nil, idempotencyHeader: String = "Idempotency-Key",
+                describeError: (@Sendable (Int, [UInt8]) -> String?)? = nil,
+                describeRateLimit: (@Sendable ([String: String]) -> String?)? = nil,
+                excerptLimit: Int = 512, transport: any HTTPTransport) {
+        self.url = url
+        self.method = method
+        self.headers = headers
+        self.timeout = timeout
+        self.transform = transform
+        self.idempotencyHeader = idempotencyHeader
+        self.describeError = describeError
+        self.describeRateLimit = describeRateLimit
+        self.excerptLimit = excerptLimit
+        self.transport = transport
+    }
+
+    public func request(for delivery: OutboundDelivery) throws(TransformError) -> OutboundRequest {
+        var body = delivery.payload
+        if let transform {
+            body = try transform.apply(topic: delivery.topic, payload: delivery.payload).payload
+        }
+        var headers = self.headers
+        headers["Content-Type"] = headers["Content-Type"] ?? "application/json"
+        headers["Accept"] = headers["Accept"] ?? "application/json"
+        headers[idempotencyHeader] = delivery.idempotencyKey
+        headers["X-Patchbay-Event-Id"] = String(delivery.eventId)
+        headers["X-Patchbay-Topic"] = delivery.topic
+        headers["X-Patchbay-Attempt"] = String(delivery.attempt)
+        if let correlation = delivery.correlationId { headers["X-Correlation-Id"] = correlation }
+        return OutboundRequest(method: method, url: url, headers: headers, body: Array(body.utf8))
+    }
+
+    public func deliver(_ delivery: OutboundDelivery) async -> SinkResult {
+        let request: OutboundRequest
+        do {
+            request = try self.request(for: delivery)
+        } catch {
+            return .permanentError("cannot map the payload for this target: \(error)")
+        }
+        let response: OutboundResponse
+        do {
+            response = try await transport.send(request, timeout: timeout)
+        } catch {
+            switch error {
+            case .timeout:
+                return .timeout(after: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+            case .connection(let message):
+                return .connectionError(message)
+            }
+        }
+        let excerpt = Self.excerpt(response.body, limit: excerptLimit)
+        if (200..<300).contains(response.status) {
+            return .success(status: response.status, excerpt: excerpt)
+        }
+        var message = describeError?(response.status, response.body) ?? Self.problemMessage(response.body)
+            ?? Self.firstLine(excerpt)
+        if response.status == 429, let problem = describeRateLimit?(response.headers) {
+            message = message.isEmpty ? problem : "\(problem): \(message)"
+        }
+        let retryAfter = FailureClassifier.retryAfter(response.header("Retry-After"))
+        if let retryAfter, response.status == 429 || response.status == 503 {
+            message += message.isEmpty ? "retry after \(Int(retryAfter)) s" : " (retry after \(Int(retryAfter)) s)"
+        }
+        return .httpError(status: response.status, message: SafeText.line(message), retryAfter: retryAfter, excerpt: excerpt)
+    }
+
+    /// The start of a body as safe text: invalid UTF-8 replaced, control sequences removed.
+    public static func excerpt(_ body: [UInt8], limit: Int) -> String? {
+        guard !body.isEmpty else { return nil }
+        let head = Array(body.prefix(limit))
+        var text = String(decoding: head, as: UTF8.self)
+        if body.count > limit { text += "…" }
+        return SafeText.multiline(text)
+    }
+
+    /// The message of a JSON error body: `{"error": "insufficient stock", "sku": "X"}`,
+    /// `{"message": ...}`, `{"error": {"message": ...}}`, RFC 9457's `title`/`detail`. Other short
+    /// string fields follow in parentheses, so `insufficient stock (sku POT-CER-1L)`.
+    static func problemMessage(_ body: [UInt8]) -> String? {
+        guard body.first == UInt8(ascii: "{"),
+              let object = try? JSONSerialization.jsonObject(with: Data(body.prefix(64 * 1024))) as? [String: Any] else { return nil }
+        let keys = ["message", "error_description", "error", "detail", "title", "Message", "Detail", "Title"]
+        var main: (key: String, text: String)?
+        for key in keys {
+            if let text = object[key] as? String, !text.isEmpty { main = (key, text); break }
+            if let nested = object[key] as? [String: Any], let text = nested["message"] as? String { main = (key, text); break }
+        }
+        guard let main else { return nil }
+        let extras = object.keys.sorted().filter { $0 != main.key && !keys.contains($0) }.compactMap { key -> String? in
+            switch object[key] {
+            case let s as String where s.count <= 40: return "\(key) \(s)"
+            case let n as NSNumber: return "\(key) \(n)"
+            default: return nil
+            }
+        }.prefix(3)
+        let text = extras.isEmpty ? main.text : "\(main.text) (\(extras.joined(separator: ", ")))"
+        return String(text.prefix(300))
+    }
+
+    static func firstLine(_ excerpt: String?) -> String {
+        guard let excerpt else { return "" }
+        let line = excerpt.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        return String(line.prefix(300))
+    }
+}
+
+extension ConnectorModule {
+    /// Reads the keys every HTTP-based sink shares.
+    static func httpSink(_ options: OptionReader, _ context: ModuleContext, defaultTimeout: TimeInterval = 10,
+                         transform: (any PayloadTransform)?? = nil) -> HTTPSink? {
+        let rawURL = options.string("url", required: true)
+        let url = rawURL.flatMap { options.interpolated($0, key: "url") }
+        if let url, let parsed = URL(string: url), !["http", "https"].contains(parsed.scheme ?? "") {
+            options.problem("url", "expected an http:// or https:// URL, found '\(rawURL ?? "")'")
+        } else if let url, URL(string: url)?.host == nil {
+            options.problem("url", "expected an absolute URL like https://api.example.com/orders, found '\(rawURL ?? "")'")
+        }
+        let method = options.oneOf("method", ["POST", "PUT", "PATCH"]) ?? "POST"
+        var headers: [String: String] = [:]
+        for (name, value, _) in options.stringMap("headers") ?? [] {
+            let sensitive = ["authorization", "x-api-key", "api-key", "cookie"].contains(name.lowercased())
+            if sensitive, !value.contains("${") {
+                options.problem("headers", "\(name) holds a credential: reference an environment variable, like 'Bearer ${API_TOKEN}'")
+                continue
+            }
+            if let resolved = options.interpolated(value, key: "headers") { headers[name] = resolved }
+        }
+        let timeout = options.duration("timeout", in: 0.1...600) ?? defaultTimeout
+        let idempotencyHeader = options.string("idempotency_header") ?? "Idempotency-Key"
+        let chosen: (any PayloadTransform)?
+        if let transform { chosen = transform } else {
+            guard let read = context.transforms.transform(from: options) else { return nil }
+            chosen = read
+        }
+        guard let url else { return nil }
+        return HTTPSink(url: url, method: method, headers: headers, timeout: .milliseconds(Int64(timeout * 1000)),
+                        transform: chosen, idempotencyHeader: idempotencyHeader,
+                        transport: context.transport ?? UnavailableTransport())
+    }
+}
+
+/// Stands in while a file is only checked: nothing is ever sent.
+struct UnavailableTransport: HTTPTransport {
+    func send(_ request: OutboundRequest, timeout: Duration) async throws(TransportError) -> OutboundResponse {
+        throw .connection("no HTTP client (configuration checked, not running)")
+    }
+}
