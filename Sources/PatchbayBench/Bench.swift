@@ -22,6 +22,7 @@ struct Bench {
             case .ingest: try IngestBenchmark(directory: directory).run(&report)
             case .claim: try ClaimBenchmark(directory: directory).run(&report)
             case .retry: try OperatorRetryBenchmark(directory: directory).run(&report)
+            case .hub: try HubBenchmark(directory: directory).runBlocking(&report)
             case .reads:
                 try ReadBenchmark(
                     builder: HistoryBuilder(events: options.events, directory: directory),
@@ -35,5 +36,5 @@ struct Bench {
     }
 
     /// The ceiling first, so that the store's write figures can be read against it.
-    static let order: [BenchOptions.Suite] = [.raw, .ingest, .claim, .retry, .reads]
+    static let order: [BenchOptions.Suite] = [.raw, .ingest, .claim, .retry, .hub, .reads]
 }

@@ -6,7 +6,7 @@ import Foundation
 struct BenchOptions: Sendable {
     /// A group of figures that can be run on its own with `--only`.
     enum Suite: String, CaseIterable, Sendable {
-        case ingest, claim, retry, reads, raw
+        case ingest, claim, retry, reads, raw, hub
     }
 
     /// Events in the large database the dashboard reads are timed on.
@@ -29,7 +29,7 @@ struct BenchOptions: Sendable {
           --events N     events in the database the dashboard reads are timed on (default 1000000;
                          accepts 1m, 10m, 250k). Built once, then reused from --dir.
           --dir PATH     where benchmark databases are built and cached (default .build-bench)
-          --only LIST    comma-separated subset of: ingest, claim, retry, reads, raw (default: all)
+          --only LIST    comma-separated subset of: ingest, claim, retry, reads, raw, hub (default: all)
           --repeat N     runs of each dashboard read, for median and p99 (default 50)
           --rebuild      rebuild the cached large database
           --explain      print EXPLAIN QUERY PLAN for the event-list reads, and time the list reads'

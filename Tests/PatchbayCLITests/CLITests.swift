@@ -26,17 +26,28 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
 
-    @Test("demo --headless seeds once, prints status, failures and aging; a second run reuses the database")
+    @Test("demo --headless seeds once, runs the live hub against its mocks, prints what flowed; a second run reuses the database")
     func demoHeadless() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let db = dir.path("demo.sqlite")
-        let first = try BinaryRunner.run(["demo", "--db", db, "--events", "300", "--headless"])
+        let first = try BinaryRunner.run(["demo", "--db", db, "--events", "300", "--headless", "--duration", "8s"])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("Seeded \(db): 300 events"))
         #expect(first.stdout.contains("xero-invoices"))
         #expect(first.stdout.contains("aging as of"))
-        let second = try BinaryRunner.run(["demo", "--db", db, "--headless"])
+        // The live part: webhooks came in over HTTP and reached the mock systems; both batch jobs ran.
+        let live = try #require(first.stdout.components(separatedBy: "\n").first { $0.hasPrefix("Live: ") })
+        let received = Int(live.dropFirst("Live: ".count).prefix(while: \.isNumber)) ?? 0
+        #expect(received > 0, "\(live)")
+        for system in ["xero", "inventory", "accounting"] {
+            let count = live.components(separatedBy: "\(system) ").dropFirst().first.flatMap { Int($0.prefix(while: \.isNumber)) } ?? 0
+            #expect(count > 0, "\(system) in \(live)")
+        }
+        #expect(first.stdout.contains("Batch erp-stock-export: succeeded"), "\(first.stdout)")
+        #expect(first.stdout.contains("Batch quickbooks-ar: succeeded"), "\(first.stdout)")
+        #expect(FileManager.default.fileExists(atPath: dir.path("demo.sqlite.files/patchbay-demo.yaml")))
+        let second = try BinaryRunner.run(["demo", "--db", db, "--headless", "--no-live"])
         #expect(second.status == 0)
         #expect(second.stdout.contains("Using the existing demo database"))
     }

@@ -1,20 +1,29 @@
 import ArgumentParser
 import Foundation
+import Logging
 import PatchbayDashboard
+import PatchbayRuntime
 import PatchbayStore
 
 extension Patchbay {
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Seed a demo database with a week of integration history and open the dashboard on it.",
+            abstract: "A live demo: a week of history, then the hub running all four patterns against mock SaaS systems, in the dashboard.",
             discussion: """
-                The database is created once (delete it to start over). Without a terminal, or with
-                --headless, it prints the status, failures and aging instead of opening the dashboard.
+                The database is created and backfilled once (delete it to start over). The demo then
+                serves mock Xero, ERP, warehouse, shipping, inventory and CRM endpoints on 127.0.0.1,
+                runs the hub on its configuration (written beside the database as
+                patchbay-demo.yaml), sends signed Shopify, storefront and CRM webhooks with bursts and
+                failures, drops ERP and QuickBooks export files, and opens the dashboard. Quitting the
+                dashboard stops everything. The hub's log goes to the database's name + .log.
+                With --headless (or without a terminal) it runs for --duration and prints a summary.
                 """)
 
         @Option(help: "The demo database.") var db = "patchbay-demo.sqlite"
-        @Option(help: "How many events of history.") var events = 5000
-        @Flag(help: "Print a summary instead of opening the dashboard.") var headless = false
+        @Option(help: "How many events of backfilled history.") var events = 5000
+        @Flag(help: "Run without the dashboard and print a summary at the end.") var headless = false
+        @Option(help: "How long to run headless (e.g. 30s, 5m).") var duration: Duration?
+        @Flag(help: "Only backfill history and show it; do not run the live hub.") var noLive = false
         @Option(help: "Dashboard theme (see `patchbay dash --help`).") var theme: String?
 
         func run() async throws {
@@ -24,10 +33,36 @@ extension Patchbay {
             } else {
                 try seedDatabase(at: db, events: events, days: 7, seed: 42)
             }
-            if !headless && isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1 {
-                try DashboardRunner.run(.init(databasePath: db, theme: theme))
+            let interactive = !headless && isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
+            if noLive {
+                if interactive { try DashboardRunner.run(.init(databasePath: db, theme: theme)) } else { try printSummary() }
                 return
             }
+            let logger = HubLogging.bootstrap(level: "info", file: db + ".log")
+            let store = try Store.open(at: db)
+            let directory = URL(fileURLWithPath: db).standardizedFileURL.deletingLastPathComponent()
+                .appendingPathComponent((db as NSString).lastPathComponent + ".files")
+            let world = try await DemoWorld.start(store: store, directory: directory, logger: logger)
+            if interactive {
+                let options = DashboardRunner.Options(databasePath: db, theme: theme)
+                let outcome: Result<Void, any Error> = await withCheckedContinuation { continuation in
+                    // The dashboard blocks its thread on the terminal; keep it off Swift's small pool.
+                    Thread.detachNewThread {
+                        continuation.resume(returning: Result { try DashboardRunner.run(options) })
+                    }
+                }
+                await world.stop()
+                try outcome.get()
+                return
+            }
+            let seconds = duration?.seconds ?? 30
+            emit("Demo hub on 127.0.0.1:\(world.runtime.port ?? 0), mocks on \(world.mocks.baseURL); running \(Int(seconds)) s headless.")
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            await world.stop()
+            try printSummary(live: world)
+        }
+
+        private func printSummary(live world: DemoWorld? = nil) throws {
             let store = try Store.open(at: db, mode: .readOnly)
             let now = Date()
             emit("")
@@ -39,6 +74,17 @@ extension Patchbay {
             }
             let aging = try store.aging(asOf: now.isoDay)
             emit("\n" + Render.agingTable(aging))
+            if let world {
+                let received = try store.receivedCount(since: now.addingTimeInterval(-3600))
+                let rejected = try store.rejectedCount(since: now.addingTimeInterval(-3600))
+                let accepted = ["xero", "erp", "warehouse", "crm", "inventory", "shipping", "accounting"]
+                    .map { "\($0) \(world.mocks.accepted($0))" }.joined(separator: ", ")
+                emit("\nLive: \(received) events received in the last hour, \(rejected) webhooks refused; mocks accepted: \(accepted).")
+                let runs = try store.batchRuns(limit: 3)
+                for run in runs {
+                    emit("Batch \(run.job): \(run.status.rawValue), \(run.rowsRead) read, \(run.rowsLoaded) loaded, \(run.rowsRejected) rejected")
+                }
+            }
             emit("\nOpen the dashboard: patchbay --db \(db)   Drill in: patchbay failed --group --db \(db)")
         }
     }

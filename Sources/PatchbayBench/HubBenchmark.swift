@@ -1,0 +1,148 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import PatchbayConnectors
+import PatchbayRuntime
+import PatchbayStore
+
+/// The hub over HTTP on loopback: signed webhooks in with durable acknowledgements (the 200 is sent
+/// after the commit, `synchronous=FULL`), then deliveries out to a loopback sink that answers 200.
+///
+/// The load generator runs in the same process as the hub, so on this 2-core machine the figures
+/// include its cost: they are a floor, not a ceiling.
+struct HubBenchmark {
+    var directory: String
+    var webhooks = 20_000
+    var connections = 64
+    var sinkConcurrency = 64
+
+    func runBlocking(_ report: inout Report) throws {
+        let box = ReportBox(report)
+        let done = DispatchSemaphore(value: 0)
+        let failure = ErrorBox()
+        Task {
+            do { try await run(box) } catch { failure.error = error }
+            done.signal()
+        }
+        done.wait()
+        report = box.report
+        if let error = failure.error { throw error }
+    }
+
+    private func run(_ box: ReportBox) async throws {
+        box.report.section("Hub over HTTP (\(Format.count(webhooks)) signed webhooks, \(connections) connections)")
+        let path = (directory as NSString).appendingPathComponent("hub-bench.sqlite")
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        let store = try Store.open(at: path, mode: .create(homeCurrency: "EUR"))
+
+        // The loopback sink.
+        let sinkPort = try MockSaaS.freePort()
+        let router = Router()
+        router.post("/sink") { request, _ -> Response in
+            _ = try await request.body.collect(upTo: 1 << 20)
+            return Response(status: .ok)
+        }
+        var quiet = Logger(label: "bench")
+        quiet.logLevel = .critical
+        let sink = Task {
+            try? await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: sinkPort)),
+                                   logger: quiet).runService()
+        }
+        defer { sink.cancel() }
+
+        let hubPort = try MockSaaS.freePort()
+        let yaml = """
+            server: {listen: "127.0.0.1:\(hubPort)"}
+            delivery: {lease: 30s, batch: 200}
+            connectors:
+              orders: {module: webhook, signature: github, secret: "${BENCH_SECRET}"}
+              target:
+                module: http
+                url: "http://127.0.0.1:\(sinkPort)/sink"
+                subscribe: [order_created]
+                concurrency: \(sinkConcurrency)
+                timeout: 10s
+            """
+        let secret = "bench-secret"
+        let config = try HubConfig.parse(yaml: yaml, file: "bench", context: ModuleContext(
+            environment: ["BENCH_SECRET": secret], baseDirectory: URL(fileURLWithPath: directory), transport: nil))
+        let runtime = try HubRuntime(config: config, store: store, logger: quiet)
+        // Phase 1 measures ingest alone: the target is paused, so no worker competes for the disk.
+        _ = try store.setPaused("target", paused: true, reason: "benchmark: ingest phase")
+        let ready = AsyncStream<Int>.makeStream()
+        let hub = Task { try? await runtime.run(handleSignals: false) { ready.continuation.yield($0) } }
+        for await _ in ready.stream { break }
+
+        var clientConfig = HTTPClient.Configuration()
+        clientConfig.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connections
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
+        let key = SymmetricKey(data: Data(secret.utf8))
+        let url = "http://127.0.0.1:\(hubPort)/webhooks/orders"
+        let total = webhooks
+        let lanes = connections
+        let started = Monotonic.now()
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for lane in 0..<lanes {
+                group.addTask {
+                    var samples: [Double] = []
+                    for n in stride(from: lane, to: total, by: lanes) {
+                        let body = Array(#"{"order":\#(n),"sku":"MUG-BLU-350","quantity":2,"price":"18.50"}"#.utf8)
+                        let mac = HMAC<SHA256>.authenticationCode(for: body, using: key).map { String(format: "%02x", $0) }.joined()
+                        var request = HTTPClientRequest(url: url)
+                        request.method = .POST
+                        request.headers.add(name: "X-GitHub-Event", value: "order_created")
+                        request.headers.add(name: "X-GitHub-Delivery", value: "bench-\(n)")
+                        request.headers.add(name: "X-Hub-Signature-256", value: "sha256=\(mac)")
+                        request.body = .bytes(ByteBuffer(bytes: body))
+                        let t0 = Monotonic.now()
+                        let response = try await client.execute(request, timeout: .seconds(30))
+                        _ = try await response.body.collect(upTo: 1 << 16)
+                        guard response.status.code == 200 else { throw BenchFailure("webhook \(n): HTTP \(response.status.code)") }
+                        samples.append(Monotonic.now() - t0)
+                    }
+                    return samples
+                }
+            }
+            return try await group.reduce(into: Samples()) { all, lane in lane.forEach { all.add($0) } }
+        }
+        let ingestSeconds = Monotonic.now() - started
+        let ingestRate = Double(total) / ingestSeconds
+        box.report.emit("  ingest: \(Format.rate(ingestRate)) acknowledged (\(Format.duration(ingestSeconds)) for \(Format.count(total))); latency p50 \(Format.duration(latencies.percentile(0.5))), p99 \(Format.duration(latencies.percentile(0.99))), max \(Format.duration(latencies.percentile(1)))")
+        box.report.record("hub", "signed webhooks ingested over HTTP (durable acks)", Format.rate(ingestRate), goal: .atLeast(ingestRate, 5000))
+        box.report.record("hub", "webhook ack latency p99", Format.duration(latencies.percentile(0.99)), goal: .atMost(latencies.percentile(0.99), 0.050))
+
+        // Phase 2: unpause; every delivery goes to the loopback sink.
+        let targetId = try store.connector(named: "target")!.id
+        let deliverStart = Monotonic.now()
+        _ = try store.setPaused("target", paused: false)
+        await runtime.nudge(connector: "target")
+        while try store.deliveryCountsByConnector()[targetId]?[.delivered] ?? 0 < total {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let deliverSeconds = Monotonic.now() - deliverStart
+        let deliverRate = Double(total) / deliverSeconds
+        box.report.emit("  delivery: \(Format.rate(deliverRate)) to a loopback sink (\(Format.duration(deliverSeconds)) for \(Format.count(total)), concurrency \(sinkConcurrency))")
+        box.report.record("hub", "deliveries end to end to a loopback sink", Format.rate(deliverRate), goal: .atLeast(deliverRate, 5000))
+
+        await runtime.shutdown()
+        _ = await hub.value
+        try await client.shutdown()
+    }
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ text: String) { description = text }
+}
+
+private final class ReportBox: @unchecked Sendable {
+    var report: Report
+    init(_ report: Report) { self.report = report }
+}
+
+private final class ErrorBox: @unchecked Sendable {
+    var error: (any Error)?
+}

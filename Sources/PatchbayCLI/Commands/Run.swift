@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PatchbayConnectors
+import PatchbayRuntime
+import PatchbayStore
+
+extension Patchbay {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the hub: receive webhooks, deliver with retries, run batch jobs, as a configuration declares.",
+            discussion: """
+                The configuration is YAML (see README.md, "Configuration"); check it first with
+                `patchbay check --config FILE`. The database is --db, else the file's `database:`,
+                else $PATCHBAY_DB, else ./patchbay.sqlite; it is created if missing.
+                SIGINT or SIGTERM stops accepting, lets in-flight deliveries finish, and exits 0.
+                """)
+
+        @Option(help: "The configuration file.") var config = "patchbay.yaml"
+        @Option(name: .long, help: "The database file (overrides the configuration's `database:`).") var db: String?
+        @Option(help: "Listen on HOST:PORT instead of the configuration's server.listen.") var listen: String?
+        @Option(help: "Log level (trace, debug, info, notice, warning, error).") var logLevel: String?
+
+        func run() async throws {
+            var hub: HubConfig
+            do {
+                hub = try HubConfig.load(file: URL(fileURLWithPath: config))
+            } catch {
+                throw CLIError(error.description)
+            }
+            if let listen {
+                guard let (host, port) = HubConfig.parseListenAddress(listen) else {
+                    throw ValidationError("--listen must be HOST:PORT, got '\(listen)'")
+                }
+                hub.host = host
+                hub.port = port
+            }
+            let path = db ?? hub.database.map { URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent($0).path }
+                ?? DatabaseOptions().path
+            let logger = HubLogging.bootstrap(level: logLevel ?? hub.logLevel, file: hub.logFile)
+            let store = try Store.open(at: path, mode: .create(homeCurrency: "USD"))
+            let runtime = try HubRuntime(config: hub, store: store, logger: logger)
+            try await runtime.run()
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate a configuration file: every problem with its key path and line.")
+
+        @Option(help: "The configuration file.") var config = "patchbay.yaml"
+
+        func run() async throws {
+            let hub: HubConfig
+            do {
+                hub = try HubConfig.load(file: URL(fileURLWithPath: config))
+            } catch {
+                throw CLIError(error.description)
+            }
+            let sources = hub.connectors.filter { $0.role == .source }
+            let sinks = hub.connectors.filter { $0.role == .sink }
+            let batches = hub.connectors.filter { $0.role == .batch }
+            emit("\(config): OK — \(sources.count) sources, \(sinks.count) sinks, \(batches.count) batch jobs; listening on \(hub.host):\(hub.port)")
+            for source in sources {
+                emit("  \(source.name) (\(source.module)) ← POST \(source.path ?? "")")
+            }
+            for sink in sinks {
+                var receives: [String] = []
+                if !sink.subscribe.isEmpty { receives.append("topics " + sink.subscribe.joined(separator: ", ")) }
+                if !sink.from.isEmpty { receives.append("from " + sink.from.joined(separator: ", ")) }
+                let limit = sink.rateLimit.map { String(format: ", %.4g/s", $0.perSecond) } ?? ""
+                emit("  \(sink.name) (\(sink.module)) ← \(receives.joined(separator: "; ")); concurrency \(sink.concurrency)\(limit), \(sink.retry.maxAttempts) attempts")
+            }
+            for batch in batches {
+                emit("  \(batch.name) (\(batch.module)) \(batch.schedule?.description ?? "")")
+            }
+        }
+    }
+}
+
+/// Logs to stderr, or appended to a file; only the executable configures logging.
+enum HubLogging {
+    static func bootstrap(level: String, file: String?) -> Logger {
+        let logLevel = Logger.Level(rawValue: level) ?? .info
+        if let file, let handle = FileLogHandler.open(file) {
+            LoggingSystem.bootstrap { label in
+                var handler = FileLogHandler(label: label, output: handle)
+                handler.logLevel = logLevel
+                return handler
+            }
+        } else {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = logLevel
+                return handler
+            }
+        }
+        var logger = Logger(label: "patchbay.hub")
+        logger.logLevel = logLevel
+        return logger
+    }
+}
+
+/// One line per record, appended to a file: `2026-11-25T10:00:00Z notice patchbay.hub: listening address=…`.
+struct FileLogHandler: LogHandler {
+    final class Output: @unchecked Sendable {
+        let handle: FileHandle
+        let lock = NSLock()
+        init(handle: FileHandle) { self.handle = handle }
+        func write(_ line: String) { lock.withLock { handle.write(Data(line.utf8)) } }
+    }
+
+    let label: String
+    let output: Output
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    init(label: String, output: Output) {
+        self.label = label
+        self.output = output
+    }
+
+    static func open(_ path: String) -> Output? {
+        if !FileManager.default.fileExists(atPath: path) {
+            FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else { return nil }
+        handle.seekToEndOfFile()
+        return Output(handle: handle)
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new })
+        let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        output.write("\(Date().iso8601) \(event.level) \(label): \(event.message)\(fields.isEmpty ? "" : " " + fields)\n")
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+
+/// The demo company's hub, as a user would write it: all four patterns, against the mocks.
+enum DemoConfig {
+    static func yaml(hubPort: Int, mocks: String, exports: String) -> String {
+        """
+        server:
+          listen: 127.0.0.1:\(hubPort)
+        delivery:
+          lease: 45s
+          poll: 200ms
+        retry:
+          max_attempts: 8
+          base_delay: 5s
+          max_delay: 5m
+        retention:
+          keep_delivered: 30d
+          every: 1h
+        connectors:
+          # Point-to-point: a Shopify order becomes a Xero invoice.
+          shopify-orders:
+            module: webhook
+            pattern: point_to_point
+            system: Shopify
+            signature: shopify
+            secret: ${DEMO_SHOPIFY_SECRET}
+            transform: shopify-order
+          xero-invoices:
+            module: xero
+            pattern: point_to_point
+            system: Xero
+            url: \(mocks)/xero/api.xro/2.0/Invoices
+            headers:
+              Authorization: Bearer ${DEMO_XERO_TOKEN}
+            from: [shopify-orders]
+            concurrency: 2
+            rate_limit: 30/min
+            timeout: 20s
+
+          # Hub-and-spoke: the CRM talks only to the hub; the hub feeds the ERP and the warehouse.
+          crm-contacts:
+            module: webhook
+            pattern: hub
+            system: HubSpot CRM
+            signature: github
+            secret: ${DEMO_CRM_SECRET}
+          erp-sync:
+            module: http
+            pattern: hub
+            system: ERP
+            url: \(mocks)/erp/records
+            subscribe: [contact_updated, shipment_confirmed]
+            concurrency: 4
+            timeout: 10s
+          warehouse-sync:
+            module: http
+            pattern: hub
+            system: Warehouse
+            url: \(mocks)/warehouse/records
+            subscribe: [contact_updated, stock_level_changed]
+            concurrency: 4
+            timeout: 10s
+          crm-sync:
+            module: http
+            pattern: hub
+            system: HubSpot CRM
+            url: \(mocks)/crm/timeline
+            subscribe: [shipment_confirmed]
+            timeout: 10s
+
+          # Event-driven: order_created fans out to three subscribers that never wait for each other.
+          storefront-events:
+            module: webhook
+            pattern: event
+            system: Storefront
+            signature: standard-webhooks
+            secret: ${DEMO_STOREFRONT_SECRET}
+          inventory-reserve:
+            module: http
+            pattern: event
+            system: Inventory
+            url: \(mocks)/inventory/reservations
+            subscribe: [order_created]
+            concurrency: 4
+            timeout: 10s
+          shipping-labels:
+            module: http
+            pattern: event
+            system: Shipping
+            url: \(mocks)/shipping/labels
+            subscribe: [order_created]
+            concurrency: 2
+            timeout: 10s
+            retry: {max_attempts: 6}
+          accounting-invoices:
+            module: http
+            pattern: event
+            system: Xero
+            url: \(mocks)/accounting/invoices
+            subscribe: [order_created]
+            timeout: 10s
+
+          # Batch ETL: file drops loaded on a schedule.
+          erp-stock-export:
+            module: csv-events
+            system: ERP
+            path: \(exports)/erp-stock.csv
+            topic: stock_level_changed
+            key_column: sku
+            schedule: every 1m
+          reporting-warehouse:
+            module: file
+            pattern: batch
+            system: Data warehouse
+            directory: \(exports)/warehouse
+            format: csv
+            columns: [sku, on_hand, warehouse]
+            subscribe: [stock_level_changed]
+          quickbooks-ar:
+            module: quickbooks-csv
+            system: QuickBooks
+            path: \(exports)/quickbooks-ar-eur.csv
+            currency: EUR
+            schedule: every 1m
+        """
+    }
+
+    static let secrets: [String: String] = [
+        "DEMO_SHOPIFY_SECRET": "shpss_demo_secret_\(UInt32.random(in: 0...UInt32.max))",
+        "DEMO_CRM_SECRET": "crm-demo-\(UInt32.random(in: 0...UInt32.max))",
+        // Standard Webhooks secrets are base64 after `whsec_`.
+        "DEMO_STOREFRONT_SECRET": "whsec_" + Data((0..<24).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+        "DEMO_XERO_TOKEN": "demo-token",
+    ]
+}

@@ -1,0 +1,150 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import PatchbayConnectors
+import PatchbayHub
+import PatchbayStore
+import ServiceLifecycle
+
+/// `patchbay run`: everything a configuration declares, running.
+///
+/// - an HTTP server with one webhook path per source connector, `/metrics` and `/healthz`;
+/// - one delivery worker per sink connector (claims in batches with leases, bounded concurrency,
+///   token-bucket rate limit, outcomes recorded through the retry policy);
+/// - lease recovery, batch job schedules, and retention.
+///
+/// Webhooks are answered 2xx only after the commit that stores them (group commit: requests that
+/// arrive while one commit runs share the next). Shutdown (SIGINT, SIGTERM, or `shutdown()`) stops
+/// accepting, lets in-flight deliveries finish and record, and returns.
+public final class HubRuntime: Sendable {
+    public let config: HubConfig
+    public let store: Store
+    let logger: Logger
+    let owner: String
+    let connectorIds: [String: ConnectorID]
+    let metrics: HubMetrics
+    let ingest: GroupCommitter<NewEvent, IngestResult>
+    let outcomes: GroupCommitter<DeliveryOutcome, OutcomeRecord>
+    let rejections: GroupCommitter<NewRejection, Void>
+    let wakes: [ConnectorID: Wake]
+    let stop = StopFlag()
+    private let group = GroupBox()
+    private let boundPort = PortBox()
+
+    /// Stores the configuration's connectors (creating or updating them) and prepares the services.
+    public init(config: HubConfig, store: Store, logger: Logger) throws {
+        self.config = config
+        self.store = store
+        self.logger = logger
+        self.owner = "hub-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+        var ids: [String: ConnectorID] = [:]
+        for definition in config.connectors {
+            ids[definition.name] = try store.saveConnector(definition.spec).id
+        }
+        self.connectorIds = ids
+        self.metrics = HubMetrics(connectors: config.connectors.compactMap { c in
+            ids[c.name].map { ($0, c.name, c.role == .sink) }
+        })
+        let store = store
+        self.ingest = GroupCommitter(maxBatch: 500) { events in try store.ingest(events) }
+        self.outcomes = GroupCommitter(maxBatch: 500) { outcomes in try store.record(outcomes) }
+        self.rejections = GroupCommitter(maxBatch: 500) { items in
+            try store.recordRejections(items)
+            return items.map { _ in () }
+        }
+        self.wakes = Dictionary(uniqueKeysWithValues: ids.values.map { ($0, Wake()) })
+    }
+
+    /// The port the server listens on, once it does (useful with port 0).
+    public var port: Int? { boundPort.value }
+
+    /// Runs until SIGINT/SIGTERM (when `handleSignals`) or `shutdown()`.
+    public func run(handleSignals: Bool = true, onListening: (@Sendable (Int) -> Void)? = nil) async throws {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton,
+                                configuration: .init(timeout: .init(connect: .seconds(5)), decompression: .disabled))
+        let transport = HTTPClientTransport(client: client)
+        // Sinks were built while loading the file, against the transport given then; the HTTP sinks
+        // built without one are rebuilt here with the real client.
+        let sinks = try rebuildSinks(transport: transport)
+
+        let server = makeServer(onListening: onListening)
+        let delivery = DeliveryService(runtime: self, sinks: sinks)
+        let maintenance = MaintenanceService(runtime: self)
+        let batches = BatchService(runtime: self)
+        let serviceGroup = ServiceGroup(configuration: .init(
+            services: [
+                // Shutdown runs in reverse order: the server stops accepting first, then in-flight
+                // deliveries finish and record, then batch jobs and maintenance stop. Services other
+                // than the server may end early (no batch jobs) without ending the group.
+                .init(service: maintenance, successTerminationBehavior: .ignore),
+                .init(service: batches, successTerminationBehavior: .ignore),
+                .init(service: delivery, successTerminationBehavior: .ignore),
+                .init(service: server),
+            ],
+            gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+            cancellationSignals: [],
+            logger: logger))
+        group.set(serviceGroup)
+        logger.info("hub starting", metadata: [
+            "listen": "\(config.host):\(config.port)", "connectors": "\(config.connectors.count)", "owner": "\(owner)",
+        ])
+        do {
+            try await serviceGroup.run()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        logger.info("hub stopped")
+    }
+
+    /// Starts a graceful shutdown (what SIGTERM does).
+    public func shutdown() async {
+        stop.raise()
+        for wake in wakes.values { await wake.signal() }
+        await group.get()?.triggerGracefulShutdown()
+    }
+
+    private func rebuildSinks(transport: any HTTPTransport) throws -> [(ConnectorDefinition, any Sink)] {
+        return config.connectors.compactMap { definition in
+            guard case .sink(let sink) = definition.built else { return nil }
+            if var http = sink as? HTTPSink {
+                http.transport = transport
+                return (definition, http)
+            }
+            return (definition, sink)
+        }
+    }
+
+    func id(of name: String) -> ConnectorID { connectorIds[name]! }
+
+    /// Whether loops should wind down: `shutdown()` was called or the service group is shutting down.
+    var stopping: Bool { stop.isSet || Task.isShuttingDownGracefully }
+
+    func wake(_ connector: ConnectorID) async { await wakes[connector]?.signal() }
+
+    /// Wakes a connector's worker now (after an operator resumed it in this process, say).
+    public func nudge(connector name: String) async {
+        if let id = connectorIds[name] { await wake(id) }
+    }
+}
+
+/// Holds the service group once it exists, for `shutdown()`.
+private final class GroupBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var group: ServiceGroup?
+    func set(_ g: ServiceGroup) { lock.withLock { group = g } }
+    func get() -> ServiceGroup? { lock.withLock { group } }
+}
+
+final class PortBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var port: Int?
+    var value: Int? { lock.withLock { port } }
+    func set(_ p: Int) { lock.withLock { port = p } }
+}
+
+extension HubRuntime {
+    func setPort(_ port: Int) { boundPort.set(port) }
+}

@@ -1,0 +1,275 @@
+import Foundation
+import Logging
+import PatchbayConnectors
+import PatchbayHub
+import PatchbayStore
+import ServiceLifecycle
+
+/// One delivery worker per sink connector.
+struct DeliveryService: Service, CustomStringConvertible {
+    var description: String { "DeliveryService" }
+    let runtime: HubRuntime
+    let sinks: [(ConnectorDefinition, any Sink)]
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for (definition, sink) in sinks {
+                    let worker = DeliveryWorker(runtime: runtime, definition: definition, sink: sink)
+                    group.addTask { await worker.run() }
+                }
+            }
+        } onGracefulShutdown: {
+            runtime.stop.raise()
+            Task { for wake in runtime.wakes.values { await wake.signal() } }
+        }
+    }
+}
+
+/// Claims due deliveries of one connector and runs its sink on them.
+///
+/// At most `concurrency` deliveries run at once; the token bucket (when the connector has a rate
+/// limit) is drawn before claiming, so no lease burns while a delivery waits for its turn. After a
+/// 429 or 503 with `Retry-After`, the whole connector holds off until then. When nothing is due the
+/// worker sleeps until the next due time (read from the index, no write), at most one second so that
+/// an operator's retry from another process is picked up promptly, or until an ingest wakes it.
+final class DeliveryWorker: Sendable {
+    let runtime: HubRuntime
+    let definition: ConnectorDefinition
+    let sink: any Sink
+    let id: ConnectorID
+    let policy: OutcomePolicy
+    let inFlight = Counter64()
+    let bucket: TokenBucket?
+    private let hold = HoldBox()
+
+    init(runtime: HubRuntime, definition: ConnectorDefinition, sink: any Sink) {
+        self.runtime = runtime
+        self.definition = definition
+        self.sink = sink
+        self.id = runtime.id(of: definition.name)
+        self.policy = OutcomePolicy(retry: definition.retry)
+        self.bucket = definition.rateLimit.map { TokenBucket(rate: $0.perSecond, burst: $0.burst) }
+    }
+
+    var wake: Wake { runtime.wakes[id]! }
+
+    func run() async {
+        let store = runtime.store
+        let logger = runtime.logger
+        let lease = runtime.config.lease
+        let owner = runtime.owner
+        let poll = runtime.config.poll
+        await withDiscardingTaskGroup { group in
+            while !runtime.stopping {
+                if let until = hold.until, until > Date() {
+                    await wake.wait(timeout: min(1, until.timeIntervalSinceNow))
+                    continue
+                }
+                let free = definition.concurrency - inFlight.current
+                if free <= 0 {
+                    await wake.wait(timeout: 1)
+                    continue
+                }
+                var wanted = min(free, runtime.config.claimBatch)
+                if let bucket {
+                    let (taken, nextIn) = bucket.take(upTo: wanted)
+                    if taken == 0 {
+                        await wake.wait(timeout: max(0.01, nextIn))
+                        continue
+                    }
+                    wanted = taken
+                }
+                let claims: [Claim]
+                do {
+                    let id = self.id
+                    let limit = wanted
+                    claims = try await Blocking.run {
+                        try store.claimDueDeliveries(connector: id, limit: limit, lease: lease, owner: owner)
+                    }
+                } catch {
+                    bucket?.giveBack(wanted)
+                    logger.error("cannot claim deliveries", metadata: ["connector": "\(definition.name)", "error": "\(error)"])
+                    await wake.wait(timeout: 1)
+                    continue
+                }
+                if claims.count < wanted { bucket?.giveBack(wanted - claims.count) }
+                if claims.isEmpty {
+                    let id = self.id
+                    let next = try? await Blocking.run { try store.nextDueAt(connector: id) }
+                    var wait = 1.0
+                    if let next {
+                        let dueIn = Double(next - Date().millis) / 1000
+                        // Due now yet nothing claimed: the connector is paused, or another hub took it.
+                        wait = dueIn <= 0 ? max(poll, 0.25) : min(1, dueIn)
+                    }
+                    await wake.wait(timeout: wait)
+                    continue
+                }
+                inFlight.add(claims.count)
+                for claim in claims {
+                    group.addTask {
+                        await self.deliver(claim)
+                        self.inFlight.add(-1)
+                        await self.wake.signal()
+                    }
+                }
+            }
+        }
+    }
+
+    private func deliver(_ claim: Claim) async {
+        let startedAt = Date()
+        let clock = ContinuousClock.now
+        let result = await sink.deliver(OutboundDelivery(
+            deliveryId: claim.deliveryId, eventId: claim.eventId, topic: claim.topic, payload: claim.payload,
+            idempotencyKey: claim.idempotencyKey, attempt: claim.attempt, correlationId: claim.correlationId))
+        let elapsed = clock.duration(to: .now)
+        Faults.check("delivery.after-sink")
+        let outcome = policy.outcome(for: claim, result: result, startedAt: startedAt, finishedAt: Date())
+        let label: String
+        switch outcome.result {
+        case .delivered: label = "delivered"
+        case .retry: label = "retrying"
+        case .dead: label = "dead"
+        }
+        runtime.metrics.delivery(id, outcome: label, duration: elapsed)
+        if case .httpError(let status, _, let retryAfter?, _) = result, status == 429 || status == 503 {
+            hold.set(Date().addingTimeInterval(min(retryAfter, definition.retry.maxRetryAfter)))
+            runtime.logger.notice("target asked to slow down", metadata: [
+                "connector": "\(definition.name)", "status": "\(status)", "retry_after_s": "\(Int(retryAfter))",
+            ])
+        }
+        do {
+            let record = try await runtime.outcomes.submit(outcome)
+            if record == .leaseLost {
+                runtime.logger.warning("lease lost before the outcome was recorded; the new holder decides", metadata: [
+                    "connector": "\(definition.name)", "delivery": "\(claim.deliveryId)",
+                ])
+            }
+        } catch {
+            // The lease will expire and the delivery will be tried again: at least once.
+            runtime.logger.error("cannot record an outcome", metadata: [
+                "connector": "\(definition.name)", "delivery": "\(claim.deliveryId)", "error": "\(error)",
+            ])
+        }
+    }
+}
+
+private final class HoldBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var date: Date?
+    var until: Date? { lock.withLock { date } }
+    func set(_ d: Date) { lock.withLock { date = max(date ?? d, d) } }
+}
+
+/// Lease recovery and retention.
+struct MaintenanceService: Service, CustomStringConvertible {
+    var description: String { "MaintenanceService" }
+    let runtime: HubRuntime
+
+    func run() async throws {
+        let store = runtime.store
+        let logger = runtime.logger
+        let every = max(0.5, min(5, runtime.config.lease / 4))
+        var lastPrune = Date.distantPast
+        while !runtime.stopping {
+            do {
+                let recovered = try await Blocking.run { try store.recoverExpiredLeases() }
+                if !recovered.isEmpty {
+                    logger.notice("recovered expired leases", metadata: ["count": "\(recovered.count)"])
+                    for wake in runtime.wakes.values { await wake.signal() }
+                }
+                if let keep = runtime.config.keepDelivered, Date().timeIntervalSince(lastPrune) >= runtime.config.pruneEvery {
+                    lastPrune = Date()
+                    let cutoff = Date().addingTimeInterval(-keep)
+                    let pruned = try await Blocking.run { try store.prune(receivedBefore: cutoff) }
+                    if pruned > 0 { logger.info("pruned finished events", metadata: ["count": "\(pruned)"]) }
+                }
+            } catch {
+                logger.error("maintenance failed", metadata: ["error": "\(error)"])
+            }
+            try? await gracefulShutdownSleep(every)
+        }
+    }
+}
+
+/// Runs each batch job on its schedule; a run that did not finish (a crash) resumes at start.
+struct BatchService: Service, CustomStringConvertible {
+    var description: String { "BatchService" }
+    let runtime: HubRuntime
+
+    func run() async throws {
+        let jobs = runtime.config.connectors.compactMap { definition -> (ConnectorDefinition, any BatchJob)? in
+            guard case .batch(let job) = definition.built else { return nil }
+            return (definition, job)
+        }
+        guard !jobs.isEmpty else { return }
+        await withDiscardingTaskGroup { group in
+            for (definition, job) in jobs {
+                group.addTask { await self.loop(definition, job) }
+            }
+        }
+    }
+
+    private func loop(_ definition: ConnectorDefinition, _ job: any BatchJob) async {
+        let store = runtime.store
+        let logger = runtime.logger
+        guard let schedule = definition.schedule else { return }
+        while !runtime.stopping {
+            let name = definition.name
+            let last = try? await Blocking.run { try store.lastBatchRun(job: name) }
+            let unfinished = last?.status == .running
+            let lastStart = last.map { Date(millis: $0.startedAt) }
+            let due = unfinished ? Date() : schedule.next(after: lastStart, now: Date())
+            if due > Date() {
+                try? await gracefulShutdownSleep(min(5, due.timeIntervalSinceNow))
+                continue
+            }
+            guard let connector = try? await Blocking.run({ try store.connector(named: name) }) else { return }
+            if connector.paused {
+                try? await gracefulShutdownSleep(5)
+                continue
+            }
+            do {
+                let runtime = self.runtime
+                let report = try await job.run(BatchContext(
+                    store: store, connector: connector, now: Date(), logger: logger,
+                    targets: { topic in
+                        runtime.config.targets(topic: topic, from: name).map {
+                            DeliveryTarget(connectorId: runtime.id(of: $0.name), maxAttempts: $0.retry.maxAttempts)
+                        }
+                    }))
+                for target in runtime.config.connectors where target.role == .sink {
+                    await runtime.wake(runtime.id(of: target.name))
+                }
+                if let skipped = report.skipped {
+                    logger.debug("batch run skipped", metadata: ["job": "\(name)", "why": "\(skipped)"])
+                    // Nothing new (or no file yet): look again soon, at most once per period.
+                    try? await gracefulShutdownSleep(min(scheduleInterval(schedule), 10))
+                } else {
+                    logger.info("batch run finished", metadata: [
+                        "job": "\(name)", "run": "\(report.runId ?? 0)", "read": "\(report.rowsRead)",
+                        "loaded": "\(report.rowsLoaded)", "rejected": "\(report.rowsRejected)", "resumed": "\(report.resumed)",
+                    ])
+                }
+            } catch {
+                logger.error("batch run failed", metadata: ["job": "\(name)", "error": "\(error)"])
+                try? await gracefulShutdownSleep(5)
+            }
+        }
+    }
+
+    private func scheduleInterval(_ schedule: Schedule) -> TimeInterval {
+        switch schedule {
+        case .every(let s): return s
+        case .daily: return 60
+        }
+    }
+}
+
+func gracefulShutdownSleep(_ seconds: TimeInterval) async throws {
+    try await cancelWhenGracefulShutdown {
+        try await Task.sleep(for: .milliseconds(Int64(max(0.001, seconds) * 1000)))
+    }
+}

@@ -1,0 +1,175 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import PatchbayConnectors
+import PatchbayRuntime
+import PatchbayStore
+import TestSupport
+
+/// A request a scripted target received.
+struct Received: Sendable {
+    var path: String
+    var headers: [String: String]
+    var body: [UInt8]
+    var at: Date
+    var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] }
+}
+
+/// What a scripted target answers.
+struct Reply: Sendable {
+    var status: Int
+    var headers: [String: String] = [:]
+    var body: String = ""
+    static let ok = Reply(status: 200, body: #"{"ok":true}"#)
+}
+
+/// An HTTP target on 127.0.0.1 whose answers a test scripts per path, recording every request.
+final class ScriptedTarget: @unchecked Sendable {
+    private let lock = NSLock()
+    private var log: [Received] = []
+    private var scripts: [String: @Sendable (Received, Int) async -> Reply] = [:]
+    let port: Int
+    private var task: Task<Void, Never>?
+
+    init() async throws {
+        port = try MockSaaS.freePort()
+        let router = Router()
+        router.post("/{a}") { request, _ in try await self.handle(request) }
+        router.post("/{a}/{b}") { request, _ in try await self.handle(request) }
+        var logger = Logger(label: "scripted-target")
+        logger.logLevel = .critical
+        let ready = AsyncStream<Void>.makeStream()
+        task = Task {
+            try? await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: self.port)),
+                                   onServerRunning: { _ in ready.continuation.yield() }, logger: logger).runService()
+        }
+        for await _ in ready.stream { break }
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// `script(path) { request, n in ... }`: n counts this path's requests from 1.
+    func script(_ path: String, _ reply: @escaping @Sendable (Received, Int) async -> Reply) {
+        lock.withLock { scripts[path] = reply }
+    }
+
+    func requests(_ path: String) -> [Received] { lock.withLock { log.filter { $0.path == path } } }
+
+    private func handle(_ request: Request) async throws -> Response {
+        let buffer = try await request.body.collect(upTo: 1 << 22)
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        let received = Received(path: request.uri.path, headers: headers, body: Array(buffer: buffer), at: Date())
+        let (n, script) = lock.withLock { () -> (Int, (@Sendable (Received, Int) async -> Reply)?) in
+            log.append(received)
+            return (log.filter { $0.path == received.path }.count, scripts[received.path])
+        }
+        let reply = await script?(received, n) ?? .ok
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        for (name, value) in reply.headers { fields[HTTPField.Name(name)!] = value }
+        return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: reply.body)))
+    }
+
+    func stop() { task?.cancel() }
+}
+
+/// A hub running a configuration in this process, on a fresh database.
+final class RunningHub: @unchecked Sendable {
+    let runtime: HubRuntime
+    let store: Store
+    let directory: TemporaryDirectory
+    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    private var task: Task<Void, Never>?
+    let port: Int
+
+    static let environment = [
+        "SHOPIFY_SECRET": "shpss_fixture_secret_do_not_use",
+        "GITHUB_SECRET": "It's a Secret to Everybody",
+        "TOKEN": "test-token",
+    ]
+
+    init(yaml: String) async throws {
+        directory = try TemporaryDirectory()
+        store = try Store.open(at: directory.path("hub.sqlite"), mode: .create(homeCurrency: "EUR"))
+        let port = try MockSaaS.freePort()
+        self.port = port
+        let text = "server:\n  listen: 127.0.0.1:\(port)\n" + yaml
+        let config = try HubConfig.parse(yaml: text, file: "test.yaml", context: ModuleContext(
+            environment: Self.environment, baseDirectory: directory.url, transport: nil))
+        var logger = Logger(label: "test-hub")
+        logger.logLevel = .critical
+        runtime = try HubRuntime(config: config, store: store, logger: logger)
+        let ready = AsyncStream<Int>.makeStream()
+        let runtime = self.runtime
+        task = Task {
+            try? await runtime.run(handleSignals: false) { ready.continuation.yield($0) }
+            ready.continuation.finish()
+        }
+        for await _ in ready.stream { break }
+    }
+
+    /// POSTs to the hub; returns status and body.
+    func post(_ path: String, body: [UInt8], headers: [(String, String)]) async throws -> (Int, String) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let data = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: data))
+    }
+
+    func get(_ path: String) async throws -> (Int, String) {
+        let request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let data = try await response.body.collect(upTo: 1 << 22)
+        return (Int(response.status.code), String(buffer: data))
+    }
+
+    /// The Shopify fixture, signed as Shopify signs it, with a delivery id.
+    func postShopifyFixture(webhookId: String = "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", signature: String? = nil) async throws -> (Int, String) {
+        let body = Array(try Fixtures.data("shopify/orders-create.json"))
+        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(Self.environment["SHOPIFY_SECRET"]!.utf8)))
+        return try await post("/webhooks/shop", body: body, headers: [
+            ("Content-Type", "application/json"), ("X-Shopify-Topic", "orders/create"),
+            ("X-Shopify-Hmac-Sha256", signature ?? Data(mac).base64EncodedString()), ("X-Shopify-Webhook-Id", webhookId),
+        ])
+    }
+
+    /// A GitHub-signed event on a topic (the `events` source of the test configurations).
+    func postEvent(_ topic: String, body: String, id: String = UUID().uuidString, path: String = "/webhooks/events") async throws -> (Int, String) {
+        let bytes = Array(body.utf8)
+        let mac = HMAC<SHA256>.authenticationCode(for: bytes, using: SymmetricKey(data: Data(Self.environment["GITHUB_SECRET"]!.utf8)))
+        let hex = mac.map { String(format: "%02x", $0) }.joined()
+        return try await post(path, body: bytes, headers: [
+            ("Content-Type", "application/json"), ("X-GitHub-Event", topic), ("X-GitHub-Delivery", id),
+            ("X-Hub-Signature-256", "sha256=\(hex)"),
+        ])
+    }
+
+    func deliveries(to connector: String) throws -> [Delivery] {
+        let id = try store.connector(named: connector)!.id
+        return try store.deliveries(connector: id)
+    }
+
+    /// Polls until `condition` holds or `timeout` passes (then the test's own expectations fail).
+    func wait(timeout: TimeInterval = 20, _ condition: () throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    func stop() async {
+        await runtime.shutdown()
+        _ = await task?.value
+        try? await client.shutdown()
+        directory.remove()
+    }
+}
