@@ -56,6 +56,9 @@ extension Dashboard {
         ]
         if paused > 0 { spans.append(Span(" \(paused) paused", theme.warn.over(theme.statusBar))) }
         spans.append(Span(narrow ? "  today \(state.overview?.eventsToday ?? 0)" : "  events today \(state.overview?.eventsToday ?? 0)", theme.statusBar))
+        if let refused = state.overview?.refusedToday, refused > 0 {
+            spans.append(Span(narrow ? " \(refused) refused" : " · \(refused) webhooks refused", theme.warn.over(theme.statusBar)))
+        }
         let left = Line(spans)
         let right = narrow ? "\(state.window.label) · \(clock) " : "\(state.screen.title) · \(state.window.label) · \(clock) "
         let rightWidth = TextWidth.of(right)

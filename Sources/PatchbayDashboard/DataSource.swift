@@ -10,10 +10,13 @@ public struct OverviewSnapshot: Sendable, Equatable {
     public var groups: [ErrorGroup]
     public var retryQueue: [FailedDelivery]
     public var aging: [CurrencyAging]
+    /// Webhooks the hub refused today (bad signatures, malformed, too large).
+    public var refusedToday: Int
 
     public init(statuses: [ConnectorStatus], eventsToday: Int, throughput: [ThroughputBucket],
                 byConnector: [ConnectorID: [ThroughputBucket]], groups: [ErrorGroup],
-                retryQueue: [FailedDelivery], aging: [CurrencyAging]) {
+                retryQueue: [FailedDelivery], aging: [CurrencyAging], refusedToday: Int = 0) {
+        self.refusedToday = refusedToday
         self.statuses = statuses
         self.eventsToday = eventsToday
         self.throughput = throughput
@@ -93,7 +96,8 @@ extension Store: DashboardReading, DashboardActing {
             byConnector: try throughputByConnector(window: window.seconds, bucket: window.bucket, now: now),
             groups: try errorGroups(limit: 50),
             retryQueue: try retryQueue(limit: 50),
-            aging: try aging(asOf: now.isoDay))
+            aging: try aging(asOf: now.isoDay),
+            refusedToday: try rejectedCount(since: midnight))
     }
 
     public func connectorRows(window: TimeWindow, now: Date) throws

@@ -58,7 +58,7 @@ public struct Seeder: Sendable {
 
     /// Topic, source, targets and the share of traffic of each flow.
     static let flows: [(topic: String, source: String, targets: [String], weight: Double)] = [
-        ("orders/create", "shopify-orders", ["xero-invoices"], 0.30),
+        ("order_created", "shopify-orders", ["xero-invoices"], 0.30),
         ("order_created", "storefront-events", ["inventory-reserve", "shipping-labels", "accounting-invoices"], 0.30),
         ("contact_updated", "crm-contacts", ["erp-sync", "warehouse-sync"], 0.15),
         ("shipment_confirmed", "storefront-events", ["crm-sync", "erp-sync"], 0.15),
@@ -136,7 +136,7 @@ public struct Seeder: Sendable {
                 batch.append(NewEvent(
                     topic: flow.topic, sourceId: ids[flow.source]!,
                     idempotencyKey: "\(flow.source)-\(options.seed)-\(summary.events + batch.count)",
-                    payload: Self.payload(topic: flow.topic, order: orderNumber, at: at, rng: &rng),
+                    payload: Self.payload(topic: flow.topic, source: flow.source, order: orderNumber, at: at, rng: &rng),
                     receivedAt: at, occurredAt: at.addingTimeInterval(-rng.unit() * 2),
                     correlationId: "order-\(orderNumber)", targets: targets))
             }
@@ -147,7 +147,7 @@ public struct Seeder: Sendable {
                     batch.append(NewEvent(
                         topic: flow.topic, sourceId: ids[flow.source]!,
                         idempotencyKey: "\(flow.source)-\(options.seed)-\(summary.events + batch.count)",
-                        payload: Self.payload(topic: flow.topic, order: orderNumber, at: t, rng: &rng),
+                        payload: Self.payload(topic: flow.topic, source: flow.source, order: orderNumber, at: t, rng: &rng),
                         receivedAt: t, correlationId: "order-\(orderNumber)",
                         targets: flow.targets.map { DeliveryTarget(connectorId: ids[$0]!, maxAttempts: maxAttempts[ids[$0]!]!) }))
                 }
@@ -238,10 +238,11 @@ public struct Seeder: Sendable {
         return .success(status: 200, excerpt: #"{"status":"ok"}"#)
     }
 
-    static func payload(topic: String, order: Int, at: Date, rng: inout SeededRandom) -> String {
+    static func payload(topic: String, source: String = "", order: Int, at: Date, rng: inout SeededRandom) -> String {
         let customer = customers[Int(rng.unit() * Double(customers.count))]
         let lines = 1 + Int(rng.unit() * 3)
         var items: [String] = []
+        var canonicalLines: [String] = []
         var totalCents = 0
         for _ in 0..<lines {
             let product = products[Int(rng.unit() * Double(products.count))]
@@ -249,6 +250,7 @@ public struct Seeder: Sendable {
             let unitCents = Int(product.2.replacingOccurrences(of: ".", with: ""))!
             totalCents += unitCents * quantity
             items.append(#"{"sku":"\#(product.0)","title":"\#(product.1)","quantity":\#(quantity),"price":"\#(product.2)"}"#)
+            canonicalLines.append(#"{"description":"\#(product.1)","quantity":"\#(quantity)","sku":"\#(product.0)","unit_price":"\#(product.2)"}"#)
         }
         let total = String(format: "%d.%02d", totalCents / 100, totalCents % 100)
         let time = at.iso8601
@@ -260,6 +262,14 @@ public struct Seeder: Sendable {
         case "stock_level_changed":
             let product = products[order % products.count]
             return #"{"sku":"\#(product.0)","warehouse":"AMS-1","on_hand":\#(Int(rng.unit() * 500)),"as_of":"\#(time)"}"#
+        case "order_created" where source == "shopify-orders":
+            // What the live hub stores: the canonical order the shopify-order transform makes.
+            let subtotalCents = totalCents
+            let lineJSON = canonicalLines
+            let taxCents = subtotalCents / 5
+            func money(_ cents: Int) -> String { String(format: "%d.%02d", cents / 100, cents % 100) }
+            let day = at.isoDay
+            return ##"{"created_at":"\##(time)","currency":"\##(customer.1)","customer":{"email":"\##(customer.2)","name":"\##(customer.0)"},"date":"\##(day)","financial_status":"paid","id":"shopify:\##(5_000_000_000 + order)","lines":[\##(lineJSON.joined(separator: ","))],"name":"#\##(order)","number":"\##(order)","source":"shopify","subtotal":"\##(money(subtotalCents))","tags":[],"taxes_included":false,"total":"\##(money(subtotalCents + taxCents))","total_tax":"\##(money(taxCents))"}"##
         default:
             return #"{"id":\#(5_000_000_000 + order),"order_number":\#(order),"email":"\#(customer.2)","created_at":"\#(time)","currency":"\#(customer.1)","total_price":"\#(total)","customer":{"name":"\#(customer.0)"},"line_items":[\#(items.joined(separator: ","))]}"#
         }
