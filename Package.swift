@@ -118,6 +118,14 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The promises of docs/GUARANTEES.md, each proved against the real binary: crashes, stale
+        // workers, contention, bad input.
+        .testTarget(name: "ProofTests", dependencies: [
+            "patchbay", "PatchbayStore", "PatchbayRuntime", "PatchbayConnectors", "TestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "PatchbayTextTests", dependencies: ["PatchbayText"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         // The real binary in a real terminal (tmux): what a person at the keyboard sees.
