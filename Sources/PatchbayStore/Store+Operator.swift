@@ -77,18 +77,48 @@ extension Store {
         }
     }
 
+    /// Set-based in chunks: one read of the states, one UPDATE and one multi-row INSERT of
+    /// transitions per 400 deliveries, so requeueing 100,000 dead deliveries is a few hundred
+    /// statements, not 300,000.
     static func retry(_ ids: [DeliveryID], reason: String?, db: Database, now: Int64) throws -> OperatorResult {
-        try apply(ids, db: db) { id, state in
-            guard state.isRequeueable else {
-                return "it is \(state.rawValue); only retrying, dead or discarded deliveries can be retried"
+        var result = OperatorResult()
+        var seen = Set<DeliveryID>()
+        let unique = ids.filter { seen.insert($0).inserted }
+        let why = reason ?? "requeued by operator"
+        for chunk in unique.chunked(into: 400) {
+            var states: [DeliveryID: DeliveryState] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT id, state FROM deliveries WHERE id IN (\(databaseQuestionMarks(count: chunk.count)))
+                """, arguments: StatementArguments(Array(chunk))) {
+                states[row[0]] = DeliveryState(rawValue: row[1])
             }
-            try db.cachedStatement(sql: """
-                UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ?
-                """).execute(arguments: [now, now, id])
-            try recordTransition(db, delivery: id, at: now, from: state.rawValue, to: .pending,
-                                 actor: .operator_, reason: reason ?? "requeued by operator")
-            return nil
+            var requeue: [(DeliveryID, DeliveryState)] = []
+            for id in chunk {
+                guard let state = states[id] else {
+                    result.skipped.append(.init(id: id, reason: "no such delivery"))
+                    continue
+                }
+                guard state.isRequeueable else {
+                    result.skipped.append(.init(id: id, reason: "it is \(state.rawValue); only retrying, dead or discarded deliveries can be retried"))
+                    continue
+                }
+                requeue.append((id, state))
+            }
+            guard !requeue.isEmpty else { continue }
+            try db.execute(sql: """
+                UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+                WHERE id IN (\(databaseQuestionMarks(count: requeue.count)))
+                """, arguments: [now, now] + StatementArguments(requeue.map(\.0)))
+            var values: [any DatabaseValueConvertible] = []
+            values.reserveCapacity(requeue.count * 4)
+            for (id, state) in requeue { values += [id, now, state.rawValue, why] }
+            try db.execute(sql: """
+                INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason)
+                VALUES \(Array(repeating: "(?, ?, ?, 'pending', 'operator', ?)", count: requeue.count).joined(separator: ", "))
+                """, arguments: StatementArguments(values))
+            result.changed += requeue.map(\.0)
         }
+        return result
     }
 
     /// Runs `change` on each existing delivery; `change` returns why it skipped one, or nil.

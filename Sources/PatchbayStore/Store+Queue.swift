@@ -98,33 +98,49 @@ extension Store {
                 candidates += rows.map { ($0[0], $0[1], $0[2]) }
             }
             candidates.sort { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
+            let picked = Array(candidates.prefix(limit))
+            guard !picked.isEmpty else { return [] }
             let expires = nowMs + Int64(lease * 1000)
-            let take = try db.cachedStatement(sql: """
-                UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, lease_owner = ?,
-                  lease_token = ?, lease_expires_at = ?, next_attempt_at = NULL, updated_at = ?
-                WHERE id = ?
-                RETURNING event_id, connector_id, attempts, max_attempts
-                """)
-            let event = try db.cachedStatement(sql: """
-                SELECT topic, payload, correlation_id FROM events WHERE id = ?
-                """)
+            // Set-based: one UPDATE, one multi-row INSERT of transitions and one read of the
+            // events per chunk, instead of three statements per delivery. Tokens are a random base
+            // plus the delivery id: unique per claim, unguessable across claims.
+            let base = Int64.random(in: 1...(Int64.max / 2))
             var claims: [Claim] = []
-            claims.reserveCapacity(min(limit, candidates.count))
-            for candidate in candidates.prefix(limit) {
-                let token = Int64.random(in: 1...Int64.max)
-                guard let row = try Row.fetchOne(take, arguments: [owner, token, expires, nowMs, candidate.id]) else {
-                    continue
+            claims.reserveCapacity(picked.count)
+            for chunk in picked.chunked(into: 400) {
+                let ids = chunk.map(\.id)
+                let marks = databaseQuestionMarks(count: ids.count)
+                try db.execute(sql: """
+                    UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, lease_owner = ?,
+                      lease_token = ? + id, lease_expires_at = ?, next_attempt_at = NULL, updated_at = ?
+                    WHERE id IN (\(marks)) AND state IN ('pending', 'retrying')
+                    """, arguments: StatementArguments([owner, base, expires, nowMs] as [any DatabaseValueConvertible])
+                        + StatementArguments(ids))
+                var values: [any DatabaseValueConvertible] = []
+                values.reserveCapacity(ids.count * 5)
+                let reason = "claimed by \(owner)"
+                for candidate in chunk {
+                    values += [candidate.id, nowMs, candidate.state, DeliveryState.inFlight.rawValue, reason]
                 }
-                try Self.recordTransition(
-                    db, delivery: candidate.id, at: nowMs, from: candidate.state, to: .inFlight,
-                    actor: .worker, reason: "claimed by \(owner)")
-                let eventId: EventID = row[0]
-                guard let eventRow = try Row.fetchOne(event, arguments: [eventId]) else { continue }
-                claims.append(Claim(
-                    deliveryId: candidate.id, eventId: eventId, connectorId: row[1], attempt: row[2],
-                    maxAttempts: row[3], leaseToken: token, leaseExpiresAt: expires,
-                    topic: eventRow[0], payload: eventRow[1], correlationId: eventRow[2],
-                    idempotencyKey: "patchbay-delivery-\(candidate.id)"))
+                try db.execute(sql: """
+                    INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason)
+                    VALUES \(Array(repeating: "(?, ?, ?, ?, 'worker', ?)", count: chunk.count).joined(separator: ", "))
+                    """, arguments: StatementArguments(values))
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT d.id, d.event_id, d.connector_id, d.attempts, d.max_attempts, d.lease_token,
+                           e.topic, e.payload, e.correlation_id
+                    FROM deliveries d JOIN events e ON e.id = d.event_id
+                    WHERE d.id IN (\(marks)) AND d.state = 'in_flight' AND d.lease_owner = ? AND d.lease_expires_at = ?
+                    """, arguments: StatementArguments(ids) + [owner, expires])
+                var byId: [DeliveryID: Claim] = [:]
+                for row in rows {
+                    let id: DeliveryID = row[0]
+                    byId[id] = Claim(
+                        deliveryId: id, eventId: row[1], connectorId: row[2], attempt: row[3], maxAttempts: row[4],
+                        leaseToken: row[5], leaseExpiresAt: expires, topic: row[6], payload: row[7],
+                        correlationId: row[8], idempotencyKey: "patchbay-delivery-\(id)")
+                }
+                claims += ids.compactMap { byId[$0] }
             }
             return claims
         }
@@ -136,23 +152,112 @@ extension Store {
     }
 
     /// Records many outcomes in one transaction; each is checked against its own lease.
+    ///
+    /// Set-based: the leases are checked with one read, attempts and transitions are multi-row
+    /// inserts, successes are one UPDATE per status code, and each connector's health is updated
+    /// once per batch. Failures (rarer, each with its own error and due time) are one UPDATE each.
     public func record(_ outcomes: [DeliveryOutcome], now: Date = Date()) throws -> [OutcomeRecord] {
-        try write { db in try outcomes.map { try Self.record($0, db: db, now: now.millis) } }
+        guard !outcomes.isEmpty else { return [] }
+        return try write { db in
+            let nowMs = now.millis
+            var results: [OutcomeRecord] = []
+            results.reserveCapacity(outcomes.count)
+            for chunk in outcomes.chunked(into: 400) {
+                results += try Self.recordChunk(Array(chunk), db: db, now: nowMs)
+            }
+            return results
+        }
     }
 
-    static func record(_ outcome: DeliveryOutcome, db: Database, now: Int64) throws -> OutcomeRecord {
-        let current = try db.cachedStatement(sql: """
-            SELECT attempts, max_attempts, connector_id FROM deliveries
-            WHERE id = ? AND state = 'in_flight' AND lease_token = ? AND lease_expires_at >= ?
-            """)
-        guard let row = try Row.fetchOne(current, arguments: [outcome.deliveryId, outcome.leaseToken, now]) else {
-            return .leaseLost
+    private static func recordChunk(_ outcomes: [DeliveryOutcome], db: Database, now: Int64) throws -> [OutcomeRecord] {
+        let ids = outcomes.map(\.deliveryId)
+        var held: [DeliveryID: (token: Int64, attempts: Int, maxAttempts: Int, connector: ConnectorID)] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT id, lease_token, attempts, max_attempts, connector_id FROM deliveries
+            WHERE id IN (\(databaseQuestionMarks(count: ids.count))) AND state = 'in_flight' AND lease_expires_at >= ?
+            """, arguments: StatementArguments(ids) + [now]) {
+            held[row[0]] = (row[1], row[2], row[3], row[4])
         }
-        let attempts: Int = row[0]
-        let maxAttempts: Int = row[1]
-        let connectorId: ConnectorID = row[2]
+        var results: [OutcomeRecord] = []
+        var attemptValues: [any DatabaseValueConvertible] = []
+        var transitionValues: [any DatabaseValueConvertible] = []
+        var deliveredByStatus: [Int?: [DeliveryID]] = [:]
+        var succeeded: Set<ConnectorID> = []
+        var failed: [ConnectorID: String] = [:]
+        var recorded: Set<DeliveryID> = []
+        let updateFailure = try db.cachedStatement(sql: """
+            UPDATE deliveries SET state = ?, next_attempt_at = ?, lease_owner = NULL, lease_token = NULL,
+              lease_expires_at = NULL, last_error = ?, last_status = ?, error_signature = ?, updated_at = ?
+            WHERE id = ?
+            """)
+        for outcome in outcomes {
+            // The same delivery twice in one batch: only the first can still hold the lease.
+            guard let lease = held[outcome.deliveryId], lease.token == outcome.leaseToken,
+                  recorded.insert(outcome.deliveryId).inserted else {
+                results.append(.leaseLost)
+                continue
+            }
+            let (newState, nextAttemptAt, reason) = transition(for: outcome, attempts: lease.attempts,
+                                                               maxAttempts: lease.maxAttempts, now: now)
+            attemptValues += [outcome.deliveryId, lease.attempts, outcome.startedAt.millis, max(0, outcome.durationMs),
+                              (newState == .delivered ? AttemptOutcome.success : AttemptOutcome.failure).rawValue,
+                              outcome.statusCode, outcome.error, outcome.responseExcerpt]
+            transitionValues += [outcome.deliveryId, now, DeliveryState.inFlight.rawValue, newState.rawValue, reason]
+            if newState == .delivered {
+                deliveredByStatus[outcome.statusCode, default: []].append(outcome.deliveryId)
+                succeeded.insert(lease.connector)
+            } else {
+                let error = outcome.error ?? "failed"
+                try updateFailure.execute(arguments: [
+                    newState, nextAttemptAt, error, outcome.statusCode, outcome.errorSignature ?? error, now,
+                    outcome.deliveryId,
+                ])
+                failed[lease.connector] = error
+            }
+            if let pause = outcome.pauseConnectorReason {
+                try db.execute(sql: "UPDATE connectors SET paused = 1, paused_reason = ? WHERE id = ?",
+                               arguments: [pause, lease.connector])
+            }
+            results.append(.recorded(newState))
+        }
+        for (status, delivered) in deliveredByStatus {
+            try db.execute(sql: """
+                UPDATE deliveries SET state = 'delivered', lease_owner = NULL, lease_token = NULL,
+                  lease_expires_at = NULL, last_status = ?, updated_at = ?
+                WHERE id IN (\(databaseQuestionMarks(count: delivered.count)))
+                """, arguments: [status, now] + StatementArguments(delivered))
+        }
+        let count = attemptValues.count / 8
+        if count > 0 {
+            try db.execute(sql: """
+                INSERT INTO attempts(delivery_id, number, started_at, duration_ms, outcome, status_code, error, response_excerpt)
+                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: count).joined(separator: ", "))
+                """, arguments: StatementArguments(attemptValues))
+            try db.execute(sql: """
+                INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason)
+                VALUES \(Array(repeating: "(?, ?, ?, ?, 'worker', ?)", count: count).joined(separator: ", "))
+                """, arguments: StatementArguments(transitionValues))
+        }
+        // Health once per connector per batch. Failing with a recent success is degraded; failing
+        // with none in ten minutes is failing; a success in the batch makes it healthy.
+        for connector in succeeded {
+            try db.execute(sql: "UPDATE connectors SET last_success_at = ?, health = 'healthy' WHERE id = ?",
+                           arguments: [now, connector])
+        }
+        for (connector, error) in failed {
+            try db.execute(sql: """
+                UPDATE connectors SET last_error_at = ?, last_error = ?,
+                  health = CASE WHEN last_success_at >= ? THEN 'degraded' ELSE 'failing' END
+                WHERE id = ?
+                """, arguments: [now, error, now - 600_000, connector])
+        }
+        return results
+    }
 
-        let newState: DeliveryState
+    /// The state an outcome moves a delivery to, its next due time, and the transition's reason.
+    static func transition(for outcome: DeliveryOutcome, attempts: Int, maxAttempts: Int, now: Int64)
+        -> (DeliveryState, Int64?, String) {
+        var newState: DeliveryState
         var nextAttemptAt: Int64?
         var reason: String
         switch outcome.result {
@@ -173,48 +278,7 @@ extension Store {
         if let error = outcome.error, newState != .delivered {
             reason += ": \(error.prefix(500))"
         }
-
-        try db.cachedStatement(sql: """
-            INSERT INTO attempts(delivery_id, number, started_at, duration_ms, outcome, status_code, error, response_excerpt)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                outcome.deliveryId, attempts, outcome.startedAt.millis, max(0, outcome.durationMs),
-                newState == .delivered ? AttemptOutcome.success : AttemptOutcome.failure,
-                outcome.statusCode, outcome.error, outcome.responseExcerpt,
-            ])
-        if newState == .delivered {
-            try db.cachedStatement(sql: """
-                UPDATE deliveries SET state = 'delivered', lease_owner = NULL, lease_token = NULL,
-                  lease_expires_at = NULL, last_status = ?, updated_at = ?
-                WHERE id = ?
-                """).execute(arguments: [outcome.statusCode, now, outcome.deliveryId])
-            try db.cachedStatement(sql: """
-                UPDATE connectors SET last_success_at = ?, health = 'healthy' WHERE id = ?
-                """).execute(arguments: [now, connectorId])
-        } else {
-            let error = outcome.error ?? "failed"
-            try db.cachedStatement(sql: """
-                UPDATE deliveries SET state = ?, next_attempt_at = ?, lease_owner = NULL, lease_token = NULL,
-                  lease_expires_at = NULL, last_error = ?, last_status = ?, error_signature = ?, updated_at = ?
-                WHERE id = ?
-                """).execute(arguments: [
-                    newState, nextAttemptAt, error, outcome.statusCode,
-                    outcome.errorSignature ?? error, now, outcome.deliveryId,
-                ])
-            // Failing with a recent success is degraded; failing with none in ten minutes is failing.
-            try db.cachedStatement(sql: """
-                UPDATE connectors SET last_error_at = ?, last_error = ?,
-                  health = CASE WHEN last_success_at >= ? THEN 'degraded' ELSE 'failing' END
-                WHERE id = ?
-                """).execute(arguments: [now, error, now - 600_000, connectorId])
-        }
-        if let pause = outcome.pauseConnectorReason {
-            try db.execute(sql: "UPDATE connectors SET paused = 1, paused_reason = ? WHERE id = ?",
-                           arguments: [pause, connectorId])
-        }
-        try recordTransition(db, delivery: outcome.deliveryId, at: now, from: DeliveryState.inFlight.rawValue,
-                             to: newState, actor: .worker, reason: reason)
-        return .recorded(newState)
+        return (newState, nextAttemptAt, reason)
     }
 
     /// Returns deliveries whose lease expired to the queue, due now, with the attempt counted as failed.
@@ -264,6 +328,12 @@ extension Store {
         try db.cachedStatement(sql: """
             INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason) VALUES (?, ?, ?, ?, ?, ?)
             """).execute(arguments: [delivery, at, from, to, actor, reason])
+    }
+}
+
+extension Array {
+    func chunked(into size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
 

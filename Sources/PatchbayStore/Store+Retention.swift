@@ -46,3 +46,24 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Deletes per-minute rollup rows older than `cutoff`. The dashboard reads minute buckets for
+    /// windows up to a day; the hourly rollup keeps the long history. Batched like `prune`.
+    @discardableResult
+    public func pruneMinuteRollups(before cutoff: Date, batchSize: Int = 5000) throws -> Int {
+        let bucket = cutoff.millis / 60_000
+        var total = 0
+        while true {
+            let deleted = try write { db -> Int in
+                try db.execute(sql: """
+                    DELETE FROM throughput_minute WHERE (bucket, connector_id) IN (
+                      SELECT bucket, connector_id FROM throughput_minute WHERE bucket < ? ORDER BY bucket LIMIT ?)
+                    """, arguments: [bucket, batchSize])
+                return db.changesCount
+            }
+            total += deleted
+            if deleted < batchSize { return total }
+        }
+    }
+}
