@@ -133,10 +133,14 @@ public final class Dashboard {
         clampSelection()
     }
 
-    /// Advances the clock; drops a toast after a while.
+    /// Advances the clock; drops a toast after a while. When a new minute starts, the data is read
+    /// again even if nothing was written: the charts' buckets move with time, "today" resets at
+    /// midnight, and countdowns would otherwise drift from the rows they belong to.
     public func tick(now: Date) {
+        let minuteChanged = Int(now.timeIntervalSince1970 / 60) != Int(state.now.timeIntervalSince1970 / 60)
         state.now = now
         if let toast = state.toast, now.timeIntervalSince(toast.at) > 8 { state.toast = nil }
+        if minuteChanged && state.live { reload() }
     }
 
     func toast(_ message: String, error: Bool = false) {

@@ -180,11 +180,16 @@ struct MaintenanceService: Service, CustomStringConvertible {
                     logger.notice("recovered expired leases", metadata: ["count": "\(recovered.count)"])
                     for wake in runtime.wakes.values { await wake.signal() }
                 }
-                if let keep = runtime.config.keepDelivered, Date().timeIntervalSince(lastPrune) >= runtime.config.pruneEvery {
+                if Date().timeIntervalSince(lastPrune) >= runtime.config.pruneEvery {
                     lastPrune = Date()
-                    let cutoff = Date().addingTimeInterval(-keep)
-                    let pruned = try await Blocking.run { try store.prune(receivedBefore: cutoff) }
-                    if pruned > 0 { logger.info("pruned finished events", metadata: ["count": "\(pruned)"]) }
+                    if let keep = runtime.config.keepDelivered {
+                        let cutoff = Date().addingTimeInterval(-keep)
+                        let pruned = try await Blocking.run { try store.prune(receivedBefore: cutoff) }
+                        if pruned > 0 { logger.info("pruned finished events", metadata: ["count": "\(pruned)"]) }
+                    }
+                    // Minute detail for a week; the hourly rollup keeps the long history.
+                    let week = Date().addingTimeInterval(-8 * 86400)
+                    _ = try await Blocking.run { try store.pruneMinuteRollups(before: week) }
                 }
             } catch {
                 logger.error("maintenance failed", metadata: ["error": "\(error)"])
