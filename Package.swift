@@ -99,6 +99,7 @@ let package = Package(
         .executableTarget(
             name: "PatchbayBench",
             dependencies: ["PatchbayStore", "PatchbayHub", "PatchbayConnectors", "PatchbayRuntime",
+                           "PatchbayDashboard", "TerminalUI",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "Hummingbird", package: "hummingbird"),

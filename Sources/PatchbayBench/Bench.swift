@@ -29,6 +29,13 @@ struct Bench {
                     repeatCount: options.repeatCount, rebuild: options.rebuild, explain: options.explain,
                     match: options.match
                 ).run(&report)
+            case .dashboard:
+                // After `reads` has built the database, so --rebuild builds it once.
+                try DashboardBenchmark(
+                    builder: HistoryBuilder(events: options.events, directory: directory),
+                    repeatCount: options.repeatCount, rebuild: options.rebuild && !options.suites.contains(.reads),
+                    idleSeconds: options.idleSeconds
+                ).run(&report)
             }
         }
         report.printSummary()
@@ -36,5 +43,5 @@ struct Bench {
     }
 
     /// The ceiling first, so that the store's write figures can be read against it.
-    static let order: [BenchOptions.Suite] = [.raw, .ingest, .claim, .retry, .hub, .reads]
+    static let order: [BenchOptions.Suite] = [.raw, .ingest, .claim, .retry, .hub, .reads, .dashboard]
 }

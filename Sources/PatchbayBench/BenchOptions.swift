@@ -6,7 +6,7 @@ import Foundation
 struct BenchOptions: Sendable {
     /// A group of figures that can be run on its own with `--only`.
     enum Suite: String, CaseIterable, Sendable {
-        case ingest, claim, retry, reads, raw, hub
+        case ingest, claim, retry, reads, raw, hub, dashboard
     }
 
     /// Events in the large database the dashboard reads are timed on.
@@ -22,19 +22,24 @@ struct BenchOptions: Sendable {
     var explain = false
     /// Only the dashboard reads whose name contains this text.
     var match: String?
+    /// Seconds of idle live mode over which the dashboard's CPU use is measured.
+    var idleSeconds = 60
 
     static let usage = """
         usage: patchbay-bench [--events N] [--dir PATH] [--only LIST] [--repeat N] [--rebuild] [--explain] [--match TEXT]
+                            [--idle-seconds N]
 
           --events N     events in the database the dashboard reads are timed on (default 1000000;
                          accepts 1m, 10m, 250k). Built once, then reused from --dir.
           --dir PATH     where benchmark databases are built and cached (default .build-bench)
-          --only LIST    comma-separated subset of: ingest, claim, retry, reads, raw, hub (default: all)
+          --only LIST    comma-separated subset of: ingest, claim, retry, reads, raw, hub, dashboard
+                         (default: all)
           --repeat N     runs of each dashboard read, for median and p99 (default 50)
           --rebuild      rebuild the cached large database
           --explain      print EXPLAIN QUERY PLAN for the event-list reads, and time the list reads'
                          bare SQL beside the store's calls
           --match TEXT   time only the dashboard reads whose name contains TEXT (like "failed list")
+          --idle-seconds N  seconds of idle live mode the dashboard's CPU use is measured over (default 60)
           --help         show this help
         """
 
@@ -85,6 +90,12 @@ struct BenchOptions: Sendable {
                 options.explain = true
             case "--match":
                 options.match = try value(flag)
+            case "--idle-seconds":
+                let text = try value(flag)
+                guard let seconds = Int(text), seconds >= 1 else {
+                    throw UsageError("--idle-seconds must be a whole number of at least 1, got '\(text)'")
+                }
+                options.idleSeconds = seconds
             case "--help", "-h":
                 throw UsageError.help
             default:
