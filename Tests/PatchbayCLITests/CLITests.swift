@@ -52,6 +52,35 @@ struct CLITests {
         #expect(second.stdout.contains("Using the existing demo database"))
     }
 
+    @Test("rejected lists refused webhooks with their reasons; hostile text stays inert")
+    func rejectedWebhooks() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.path("hub.sqlite")
+        let store = try Store.open(at: db, mode: .create(homeCurrency: "EUR"))
+        let shop = try store.saveConnector(ConnectorSpec(name: "shop", module: "webhook", pattern: .pointToPoint,
+                                                         system: "Shopify", direction: .source))
+        try store.recordRejections([
+            NewRejection(connectorId: shop.id, receivedAt: Date(), status: 401,
+                         reason: "header X-Shopify-Hmac-Sha256: no signature matched (1 secret tried)",
+                         remote: "203.0.113.9", path: "/webhooks/shop", bodyBytes: 1191, bodyExcerpt: "{\"id\":1}"),
+            NewRejection(connectorId: shop.id, receivedAt: Date(), status: 400,
+                         reason: "body is not valid JSON \u{1B}]0;pwned\u{07}", remote: nil, path: "/webhooks/shop",
+                         bodyBytes: 5, bodyExcerpt: nil),
+        ])
+        let json = try BinaryRunner.run(["rejected", "--db", db, "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let rows = try jsonArray(json.stdout)
+        #expect(rows.count == 2)
+        #expect(Set(rows.compactMap { $0["status"] as? Int }) == [400, 401])
+        #expect(rows.allSatisfy { $0["connector"] as? String == "shop" && $0["path"] as? String == "/webhooks/shop" })
+        let table = try BinaryRunner.run(["rejected", "--db", db])
+        #expect(table.stdout.contains("no signature matched"))
+        #expect(table.stdout.contains("203.0.113.9"))
+        #expect(!table.stdout.contains("\u{1B}"))
+        #expect(try BinaryRunner.run(["rejected", "--db", db, "--limit", "0"]).status == 64)
+    }
+
     @Test("a file that is not a database is refused with its name, and left untouched")
     func notADatabase() throws {
         let dir = try TemporaryDirectory()
