@@ -62,6 +62,14 @@ public final class Store: Sendable {
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            if mode != .readOnly {
+                // GRDB switches its writer to synchronous=NORMAL when it enables WAL, after
+                // prepareDatabase ran: set the durability again on the one writer connection.
+                // (Found by DurabilityTests: the hub's 200s were not power-loss durable.)
+                try pool.writeWithoutTransaction { db in
+                    try db.execute(sql: durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF")
+                }
+            }
         } catch {
             throw StoreError.wrap(error, path: path)
         }
