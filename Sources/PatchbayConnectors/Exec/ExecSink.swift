@@ -64,7 +64,12 @@ public struct ExecSink: Sink {
 }
 
 /// Runs a child process with input, bounded output capture and a timeout, without blocking a
-/// cooperative thread (the waiting happens on a dedicated thread).
+/// cooperative thread (the waiting happens on dedicated threads).
+///
+/// `posix_spawn`, not Foundation's `Process`: the child gets an empty signal mask and default
+/// dispositions (a hub thread may block SIGTERM or ignore SIGPIPE; a script must not inherit
+/// that), and its own process group, so a timeout stops the command *and everything it started*
+/// (`sh -c "sleep 5"` included) instead of waiting for an orphan that holds the pipes open.
 enum ChildProcess {
     enum Result: Sendable {
         case exited(Int32, stdout: [UInt8], stderr: [UInt8])
@@ -83,60 +88,135 @@ enum ChildProcess {
         }
     }
 
-    private static func runBlocking(_ argv: [String], input: [UInt8], environment: [String: String], directory: URL?,
+    private static func runBlocking(_ command: [String], input: [UInt8], environment: [String: String], directory: URL?,
                                     timeout: TimeInterval) -> Result {
-        guard let executable = argv.first else { return .failedToStart("empty command") }
-        let process = Process()
-        if executable.contains("/") {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = Array(argv.dropFirst())
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = argv
+        guard let first = command.first, !first.isEmpty else { return .failedToStart("empty command") }
+        if let directory, !FileManager.default.fileExists(atPath: directory.path) {
+            return .failedToStart("directory \(directory.path) does not exist")
         }
-        process.environment = environment
-        if let directory { process.currentDirectoryURL = directory }
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        let done = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in done.signal() }
-        do { try process.run() } catch {
-            return .failedToStart((error as NSError).localizedDescription)
+        if !first.contains("/"), !(environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
+            .contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/\(first)") }) {
+            return .failedToStart("\(first) was not found in PATH")
+        }
+        // The working directory through a tiny shell step (posix_spawn's chdir action is not
+        // portable); `exec` leaves the command itself as the process the timeout stops.
+        let argv = directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0.path] + command } ?? command
+        let program = argv[0]
+        var resolved = program
+        if !program.contains("/") {
+            let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+            guard let found = path.split(separator: ":").map({ "\($0)/\(program)" })
+                .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+                return .failedToStart("\(program) was not found in PATH")
+            }
+            resolved = found
+        } else if !FileManager.default.isExecutableFile(atPath: program) {
+            return .failedToStart("\(program) does not exist or is not executable")
+        }
+        var stdinPipe: [Int32] = [0, 0], stdoutPipe: [Int32] = [0, 0], stderrPipe: [Int32] = [0, 0]
+        // Close-on-exec: another command spawned at the same moment must not inherit our pipe ends,
+        // or this command would never see the end of its input and we never the end of its output.
+        // (pipe2 is not portable: pipe, then FD_CLOEXEC, with every spawn of this process serialised
+        // so no other spawn can slip between the two.)
+        spawnLock.lock()
+        var spawnLocked = true
+        defer { if spawnLocked { spawnLock.unlock() } }
+        guard pipe(&stdinPipe) == 0, pipe(&stdoutPipe) == 0, pipe(&stderrPipe) == 0 else {
+            return .failedToStart("cannot create pipes: \(String(cString: strerror(errno)))")
+        }
+        for fd in stdinPipe + stdoutPipe + stderrPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
+        let cArgs = argv.map { strdup($0) } + [nil]
+        let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (cArgs + cEnv).forEach { free($0) } }
+        var spawnedPid: pid_t = 0
+        let spawned = posix_spawn(&spawnedPid, resolved, &actions, &attributes, cArgs, cEnv)
+        let pid = spawnedPid
+        spawnLock.unlock()
+        spawnLocked = false
+        close(stdinPipe[0]); close(stdoutPipe[1]); close(stderrPipe[1])
+        guard spawned == 0 else {
+            close(stdinPipe[1]); close(stdoutPipe[0]); close(stderrPipe[0])
+            return .failedToStart(String(cString: strerror(spawned)))
         }
         let outBox = Captured(), errBox = Captured()
         let readers = DispatchGroup()
-        for (pipe, box) in [(stdout, outBox), (stderr, errBox)] {
+        for (fd, box) in [(stdoutPipe[0], outBox), (stderrPipe[0], errBox)] {
             readers.enter()
             Thread.detachNewThread {
-                box.drain(pipe.fileHandleForReading, limit: 64 * 1024)
+                box.drain(fd, limit: 64 * 1024)
+                close(fd)
                 readers.leave()
             }
         }
+        let writerFD = stdinPipe[1]
+        _ = ignoreBrokenPipes
         Thread.detachNewThread {
-            // A command that does not read its input must not block us: writes fail with EPIPE, ignored.
-            signal(SIGPIPE, SIG_IGN)
-            try? stdin.fileHandleForWriting.write(contentsOf: Data(input))
-            try? stdin.fileHandleForWriting.close()
+            // A command that does not read its input: the write fails with EPIPE and is ignored.
+            var offset = 0
+            while offset < input.count {
+                let n = input[offset...].withUnsafeBytes { write(writerFD, $0.baseAddress, $0.count) }
+                if n < 0 { if errno == EINTR { continue }; break }
+                offset += n
+            }
+            close(writerFD)
+        }
+        let exited = DispatchSemaphore(value: 0)
+        let status = StatusBox()
+        Thread.detachNewThread {
+            var raw: Int32 = 0
+            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+            status.value = raw
+            exited.signal()
         }
         var timedOut = false
-        if done.wait(timeout: .now() + timeout) == .timedOut {
+        if exited.wait(timeout: .now() + timeout) == .timedOut {
             timedOut = true
-            process.terminate()
-            if done.wait(timeout: .now() + 2) == .timedOut {
-                kill(process.processIdentifier, SIGKILL)
-                // Bounded: on Linux the exit is only reported once every descendant that inherited the
-                // child's descriptors has exited too, and a background grandchild may never exit.
-                _ = done.wait(timeout: .now() + 2)
+            kill(-pid, SIGTERM)
+            if exited.wait(timeout: .now() + 2) == .timedOut {
+                kill(-pid, SIGKILL)
+                exited.wait()
             }
+            // Whatever the command started goes with it, so nothing holds the pipes open.
+            kill(-pid, SIGKILL)
         }
         _ = readers.wait(timeout: .now() + 2)
         if timedOut { return .timedOut(stderr: errBox.bytes) }
-        if process.terminationReason == .uncaughtSignal {
-            return .signalled(process.terminationStatus, stderr: errBox.bytes)
+        let raw = status.value
+        if raw & 0x7f == 0 { return .exited((raw >> 8) & 0xff, stdout: outBox.bytes, stderr: errBox.bytes) }
+        return .signalled(raw & 0x7f, stderr: errBox.bytes)
+    }
+
+    /// Writing to a command that exited must be an EPIPE error, not a signal that kills the hub.
+    /// (Children get the default disposition back: see `posix_spawnattr_setsigdefault` above.)
+    private static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
+    private static let spawnLock = NSLock()
+
+    final class StatusBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var raw: Int32 = 0
+        var value: Int32 {
+            get { lock.withLock { raw } }
+            set { lock.withLock { raw = newValue } }
         }
-        return .exited(process.terminationStatus, stdout: outBox.bytes, stderr: errBox.bytes)
     }
 
     /// Output kept up to a limit; the rest is read and dropped so the child never blocks on a full pipe.
@@ -145,9 +225,13 @@ enum ChildProcess {
         private var data: [UInt8] = []
         var bytes: [UInt8] { lock.withLock { data } }
 
-        func drain(_ handle: FileHandle, limit: Int) {
-            while let chunk = try? handle.read(upToCount: 16 * 1024), !chunk.isEmpty {
-                lock.withLock { if data.count < limit { data += chunk.prefix(limit - data.count) } }
+        func drain(_ fd: Int32, limit: Int) {
+            var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 { if errno == EINTR { continue }; return }
+                if n == 0 { return }
+                lock.withLock { if data.count < limit { data += buffer[0..<min(n, limit - data.count)] } }
             }
         }
     }
