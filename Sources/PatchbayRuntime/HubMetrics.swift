@@ -66,7 +66,7 @@ final class HubMetrics: Sendable {
                 for state in DeliveryState.allCases where counts[id] != nil {
                     registry.makeGauge(name: "patchbay_queue_depth", labels: [("connector", name), ("state", state.rawValue)],
                                        help: "Deliveries by target connector and state")
-                        .set(Double(counts[id]?[state] ?? 0))
+                        .set(to: Double(counts[id]?[state] ?? 0))
                 }
             }
         }
