@@ -74,6 +74,13 @@ public enum DashboardRunner {
                      watcher: ChangeWatcher, poll: TimeInterval) {
         dashboard.tick(now: Date())
         dashboard.reload()
+        // The first frame should show data, not empty panels: give the first read a quarter of a
+        // second before drawing anyway (a huge or busy database still gets a frame on time).
+        let firstFrameDeadline = Date().addingTimeInterval(0.25)
+        while dashboard.state.overview == nil && dashboard.state.loadError == nil && Date() < firstFrameDeadline {
+            for message in executor.collect() { dashboard.receive(message) }
+            if dashboard.state.overview == nil { usleep(5_000) }
+        }
         var dirty = true
         var lastPoll = Date.distantPast
         var lastSecond = Int(Date().timeIntervalSince1970)
