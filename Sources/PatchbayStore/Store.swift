@@ -68,6 +68,9 @@ public final class Store: Sendable {
                 // (Found by DurabilityTests: the hub's 200s were not power-loss durable.)
                 try pool.writeWithoutTransaction { db in
                     try db.execute(sql: durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF")
+                    // After a reader held the WAL open and it grew, truncate it back at the next
+                    // checkpoint instead of keeping the high-water mark on disk (found by ContentionTests).
+                    try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
                 }
             }
         } catch {
