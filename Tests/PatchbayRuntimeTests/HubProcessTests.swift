@@ -59,7 +59,7 @@ struct HubProcessTests {
         let config = directory.url.appendingPathComponent("hub.yaml")
         try """
             server: {listen: "127.0.0.1:\(port)"}
-            delivery: {lease: 3s, batch: 50}
+            delivery: {lease: 10s, batch: 50}
             connectors:
               events: {module: webhook, signature: github, secret: "${GITHUB_SECRET}"}
               sink:

@@ -44,7 +44,7 @@ extension Proofs {
             let config = directory.url.appendingPathComponent("hub.yaml")
             try """
                 server: {listen: "127.0.0.1:\(port)"}
-                delivery: {lease: 2s, poll: 100ms, batch: 20}
+                delivery: {lease: 4s, poll: 100ms, batch: 20}
                 retry: {max_attempts: 200, base_delay: 100ms, max_delay: 1s, jitter: 0}
                 connectors:
                   events: {module: webhook, signature: github, secret: "${GITHUB_SECRET}"}

@@ -88,7 +88,7 @@ enum ChildProcess {
         }
     }
 
-    private static func runBlocking(_ command: [String], input: [UInt8], environment: [String: String], directory: URL?,
+    static func runBlocking(_ command: [String], input: [UInt8], environment: [String: String], directory: URL?,
                                     timeout: TimeInterval) -> Result {
         guard let first = command.first, !first.isEmpty else { return .failedToStart("empty command") }
         if let directory, !FileManager.default.fileExists(atPath: directory.path) {
