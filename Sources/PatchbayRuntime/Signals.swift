@@ -22,7 +22,7 @@ actor Wake {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             waiters[id] = continuation
             Task {
-                try? await Task.sleep(nanoseconds: UInt64(max(0.001, timeout) * 1e9))
+                try? await Task.sleep(nanoseconds: UInt64(min(3600, max(0.001, timeout)) * 1e9))
                 self.expire(id)
             }
         }

@@ -83,10 +83,21 @@ public indirect enum ConfigNode: Sendable, Equatable {
             throw ConfigError(file: "", problems: [ConfigProblem(path: "", line: nil, message: "\(error)")])
         }
         guard let node else { return .mapping([], line: 1) }
-        return convert(node)
+        var budget = maxValues
+        guard let converted = convert(node, budget: &budget) else {
+            throw ConfigError(file: "", problems: [ConfigProblem(path: "", line: nil, message:
+                "the document expands to more than \(maxValues) values (YAML aliases repeating anchors?); a configuration is far smaller")])
+        }
+        return converted
     }
 
-    private static func convert(_ node: Node) -> ConfigNode {
+    /// Most values a document may expand to: anchors and aliases can make a few hundred bytes
+    /// stand for billions of values (found by the config fuzzer: 367 bytes ran `check` out of memory).
+    static let maxValues = 100_000
+
+    private static func convert(_ node: Node, budget: inout Int) -> ConfigNode? {
+        budget -= 1
+        guard budget >= 0 else { return nil }
         let line = node.mark?.line
         switch node {
         case .scalar(let scalar):
@@ -95,11 +106,19 @@ public indirect enum ConfigNode: Sendable, Equatable {
             }
             return .scalar(scalar.string, line: line)
         case .mapping(let mapping):
-            return .mapping(mapping.map { pair in
-                (key: pair.key.scalar?.string ?? "\(pair.key)", keyLine: pair.key.mark?.line, value: convert(pair.value))
-            }, line: line)
+            var entries: [(key: String, keyLine: Int?, value: ConfigNode)] = []
+            for pair in mapping {
+                guard let value = convert(pair.value, budget: &budget) else { return nil }
+                entries.append((key: pair.key.scalar?.string ?? "\(pair.key)", keyLine: pair.key.mark?.line, value: value))
+            }
+            return .mapping(entries, line: line)
         case .sequence(let sequence):
-            return .sequence(sequence.map(convert), line: line)
+            var items: [ConfigNode] = []
+            for item in sequence {
+                guard let value = convert(item, budget: &budget) else { return nil }
+                items.append(value)
+            }
+            return .sequence(items, line: line)
         case .alias:
             return .null(line: line)
         }
@@ -389,7 +408,7 @@ public final class OptionReader: @unchecked Sendable {
         for (unit, factor) in units where t.hasSuffix(unit) {
             let number = t.dropLast(unit.count)
             // "5m" must not be read as "5" + "m" of "ms": ms is checked first, and a number never ends in "m".
-            guard let value = Double(number), value.isFinite, value >= 0 else { return nil }
+            guard let value = Double(number), value.isFinite, value >= 0, (value * factor).isFinite else { return nil }
             return value * factor
         }
         if let value = Double(t), value.isFinite, value >= 0 { return value }
@@ -397,6 +416,7 @@ public final class OptionReader: @unchecked Sendable {
     }
 
     static func format(_ seconds: TimeInterval) -> String {
+        guard seconds.isFinite, seconds < 1e12 else { return "\(seconds)s" }
         if seconds >= 86400, seconds.truncatingRemainder(dividingBy: 86400) == 0 { return "\(Int(seconds / 86400))d" }
         if seconds >= 3600, seconds.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(seconds / 3600))h" }
         if seconds >= 60, seconds.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(seconds / 60))m" }

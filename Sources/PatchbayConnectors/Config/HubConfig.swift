@@ -12,7 +12,8 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
         switch words.first {
         case "hourly" where words.count == 1: return .every(3600)
         case "every" where words.count == 2:
-            guard let seconds = OptionReader.parseDuration(words[1]), seconds >= 1 else { return nil }
+            // At most a year: a schedule of 1e19 s is a typo, and would overflow date arithmetic.
+            guard let seconds = OptionReader.parseDuration(words[1]), seconds >= 1, seconds <= 366 * 86400 else { return nil }
             return .every(seconds)
         case "daily" where words.count <= 2:
             guard words.count == 2 else { return .daily(hour: 0, minute: 0) }
@@ -56,7 +57,7 @@ public struct RateLimit: Sendable, Equatable {
 
     public static func parse(_ text: String) -> RateLimit? {
         let parts = text.replacingOccurrences(of: " ", with: "").split(separator: "/")
-        guard parts.count == 2, let count = Double(parts[0]), count > 0, count.isFinite else { return nil }
+        guard parts.count == 2, let count = Double(parts[0]), count.isFinite, count > 0, count <= 1e6 else { return nil }
         let seconds: Double
         switch parts[1] {
         case "s", "sec", "second": seconds = 1
@@ -64,6 +65,8 @@ public struct RateLimit: Sendable, Equatable {
         case "h", "hour": seconds = 3600
         default: return nil
         }
+        // At least one a day: a slower "limit" is a typo, and would make the worker sleep for ages.
+        guard count / seconds >= 1.0 / 86400 else { return nil }
         return RateLimit(perSecond: count / seconds, burst: max(1, Int(min(count, 1000))))
     }
 }
