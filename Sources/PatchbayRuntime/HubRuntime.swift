@@ -63,10 +63,12 @@ public final class HubRuntime: Sendable {
     public func run(handleSignals: Bool = true, onListening: (@Sendable (Int) -> Void)? = nil) async throws {
         let client = HTTPClient(eventLoopGroupProvider: .singleton,
                                 configuration: .init(timeout: .init(connect: .seconds(5)), decompression: .disabled))
-        let transport = HTTPClientTransport(client: client)
-        // Sinks were built while loading the file, against the transport given then; the HTTP sinks
-        // built without one are rebuilt here with the real client.
-        let sinks = try rebuildSinks(transport: transport)
+        // Sinks were built while loading the file; those that send HTTP send through this client.
+        config.transport.bind(HTTPClientTransport(client: client))
+        let sinks = config.connectors.compactMap { definition -> (ConnectorDefinition, any Sink)? in
+            guard case .sink(let sink) = definition.built else { return nil }
+            return (definition, sink)
+        }
 
         let server = makeServer(onListening: onListening)
         let delivery = DeliveryService(runtime: self, sinks: sinks)
@@ -104,17 +106,6 @@ public final class HubRuntime: Sendable {
         stop.raise()
         for wake in wakes.values { await wake.signal() }
         await group.get()?.triggerGracefulShutdown()
-    }
-
-    private func rebuildSinks(transport: any HTTPTransport) throws -> [(ConnectorDefinition, any Sink)] {
-        return config.connectors.compactMap { definition in
-            guard case .sink(let sink) = definition.built else { return nil }
-            if var http = sink as? HTTPSink {
-                http.transport = transport
-                return (definition, http)
-            }
-            return (definition, sink)
-        }
     }
 
     func id(of name: String) -> ConnectorID { connectorIds[name]! }

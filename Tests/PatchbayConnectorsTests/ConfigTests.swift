@@ -37,7 +37,7 @@ private func problem(_ path: String, in problems: [ConfigProblem],
 }
 
 private func sinkDefinition(subscribe: [String], from: [String], role: ModuleRole = .sink) -> ConnectorDefinition {
-    let sink = HTTPSink(url: "https://example.com/hook", transport: UnavailableTransport())
+    let sink = HTTPSink(url: "https://example.com/hook", transport: DeferredTransport())
     return ConnectorDefinition(
         name: "target", module: "http", role: role, pattern: .hub, system: "http", subscribe: subscribe, from: from,
         concurrency: 1, rateLimit: nil, retry: .default, schedule: nil, path: nil, built: .sink(sink), line: 1)

@@ -138,6 +138,8 @@ public struct HubConfig: Sendable {
     public var logLevel: String
     public var logFile: String?
     public var connectors: [ConnectorDefinition]
+    /// The transport the HTTP sinks were built with when none was given: bind a client to it to run.
+    public var transport = DeferredTransport()
 
     public func connector(named name: String) -> ConnectorDefinition? { connectors.first { $0.name == name } }
 
@@ -234,6 +236,7 @@ public struct HubConfig: Sendable {
         }
         top.finish()
         config.connectors = connectors
+        config.transport = context.deferredTransport
         crossCheck(config, declaredSources: declaredSources, leaseLine: leaseLine, sink: sink)
 
         let problems = sink.problems

@@ -72,6 +72,8 @@ public struct ModuleContext: Sendable {
     public var baseDirectory: URL
     /// HTTP out; nil while only checking a file.
     public var transport: (any HTTPTransport)?
+    /// What HTTP modules send through when `transport` is nil; the runtime binds it at start.
+    public let deferredTransport = DeferredTransport()
     public var transforms: TransformRegistry
 
     public init(environment: [String: String], baseDirectory: URL, transport: (any HTTPTransport)?,

@@ -20,7 +20,7 @@ public struct HTTPSink: Sink {
     /// Reads a 429's headers into a reason (Xero's `X-Rate-Limit-Problem`).
     public var describeRateLimit: (@Sendable (_ headers: [String: String]) -> String?)?
     public var excerptLimit: Int
-    public var transport: any HTTPTransport
+    let transport: any HTTPTransport
 
     public init(url: String, method: String = "POST", headers: [String: String] = [:], timeout: Duration = .seconds(10),
                 transform: (any PayloadTransform)? = nil, idempotencyHeader: String = "Idempotency-Key",
@@ -160,13 +160,26 @@ extension ConnectorModule {
         guard let url else { return nil }
         return HTTPSink(url: url, method: method, headers: headers, timeout: .milliseconds(Int64(timeout * 1000)),
                         transform: chosen, idempotencyHeader: idempotencyHeader,
-                        transport: context.transport ?? UnavailableTransport())
+                        transport: context.transport ?? context.deferredTransport)
     }
 }
 
-/// Stands in while a file is only checked: nothing is ever sent.
-struct UnavailableTransport: HTTPTransport {
-    func send(_ request: OutboundRequest, timeout: Duration) async throws(TransportError) -> OutboundResponse {
-        throw .connection("no HTTP client (configuration checked, not running)")
+/// The transport HTTP sinks are built with when a configuration is loaded before any client
+/// exists: the runtime binds its client when it starts (`HubConfig.transport.bind`). Until then
+/// (a file only checked), nothing is ever sent. Every module that sends HTTP gets the same one, so
+/// no module needs special handling by the runtime.
+public final class DeferredTransport: HTTPTransport, @unchecked Sendable {
+    private let lock = NSLock()
+    private var target: (any HTTPTransport)?
+
+    public init() {}
+
+    public func bind(_ transport: any HTTPTransport) { lock.withLock { target = transport } }
+
+    public func send(_ request: OutboundRequest, timeout: Duration) async throws(TransportError) -> OutboundResponse {
+        guard let target = lock.withLock({ target }) else {
+            throw .connection("no HTTP client (configuration checked, not running)")
+        }
+        return try await target.send(request, timeout: timeout)
     }
 }
