@@ -360,25 +360,40 @@ extension Store {
     }
 
     static func validate(_ invoices: [InvoiceInput]) throws {
+        if let problem = invoiceProblem(in: invoices) {
+            throw StoreError.invalidInput("line \(problem.line): \(problem.message)")
+        }
+    }
+
+    /// The first row the store would refuse, with its line and why; nil when every row is storable.
+    /// Readers of invoice files call this before they hand rows over, so that a file is refused
+    /// whole, with its name, before a run starts (a chunked run must never stop half way).
+    public static func invoiceProblem(in invoices: [InvoiceInput]) -> (line: Int, message: String)? {
         var lines: [String: Int] = [:]
         lines.reserveCapacity(invoices.count)
         for input in invoices {
-            func bad(_ what: String) -> StoreError { .invalidInput("line \(input.line): \(what)") }
-            if input.externalId.isEmpty { throw bad("the invoice has no id") }
+            if input.externalId.isEmpty { return (input.line, "the invoice has no id") }
             if let first = lines.updateValue(input.line, forKey: input.externalId) {
-                throw bad("id '\(input.externalId)' already appears on line \(first)")
+                return (input.line, "id '\(input.externalId)' already appears on line \(first)")
             }
-            if input.customer.trimmingCharacters(in: .whitespaces).isEmpty { throw bad("the customer is empty") }
+            if isBlank(input.customer) { return (input.line, "the customer is empty") }
             if !Currency.isValidCode(input.currency.uppercased()) {
-                throw bad("currency '\(input.currency)' is not an ISO 4217 code like EUR")
+                return (input.line, "currency '\(input.currency)' is not an ISO 4217 code like EUR")
             }
             if CivilDate.dayNumber(input.issueDate) == nil {
-                throw bad("issue date '\(input.issueDate)' is not a date (YYYY-MM-DD)")
+                return (input.line, "issue date '\(input.issueDate)' is not a date (YYYY-MM-DD)")
             }
             if CivilDate.dayNumber(input.dueDate) == nil {
-                throw bad("due date '\(input.dueDate)' is not a date (YYYY-MM-DD)")
+                return (input.line, "due date '\(input.dueDate)' is not a date (YYYY-MM-DD)")
             }
         }
+        return nil
+    }
+
+    /// True when the text holds nothing but white space of any kind (U+00A0 and line breaks too):
+    /// the one rule for "empty" that the file readers and the store share.
+    public static func isBlank(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { CharacterSet.whitespacesAndNewlines.contains($0) }
     }
 }
 

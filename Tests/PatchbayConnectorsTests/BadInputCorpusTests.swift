@@ -515,24 +515,26 @@ private enum CSVCases {
         #expect(try harness.invoices().count == invoices.count)
     }
 
-    /// A customer of only a non-breaking space: `InvoiceCSV` keeps it (it trims spaces and tabs),
-    /// `Store.validate` trims all Unicode spaces and calls it empty. The file should be refused whole
-    /// by the parser, naming the file, line 3 and the column.
+    /// A customer of only a non-breaking space (found by the CSV fuzzer). The reader once kept it (it
+    /// trimmed spaces and tabs) while the store called it empty, so the scheduled job, which loads
+    /// chunk by chunk, committed the rows before it and then stopped: a half-applied file. Now the
+    /// reader and the store share one rule, and the reader refuses the file whole with its name,
+    /// line and column, before any run starts.
     @Test func customerOfOnlyUnicodeSpacesIsRefusedWhole() async throws {
         let url = BadInput.url("csv/xero-blank-customer-nbsp.csv")
         let data = try Data(contentsOf: url)
 
-        withKnownIssue("InvoiceCSV accepts a ContactName of only U+00A0 that Store.importInvoices refuses") {
-            do {
-                let invoices = try InvoiceCSV.parse(data, format: .xero, currency: "EUR", file: url.path)
-                Issue.record("accepted: \(invoices.map(\.customer))")
-            } catch let error as InvoiceCSVError {
-                #expect(error.line == 3)
-                #expect(error.message.contains("ContactName"))
-            }
+        #expect(throws: InvoiceCSVError.self) { try InvoiceCSV.parse(data, format: .xero, currency: "EUR", file: url.path) }
+        do {
+            let invoices = try InvoiceCSV.parse(data, format: .xero, currency: "EUR", file: url.path)
+            Issue.record("accepted: \(invoices.map(\.customer))")
+        } catch let error as InvoiceCSVError {
+            #expect(error.file == url.path)
+            #expect(error.line == 3)
+            #expect(error.message.contains("ContactName"), "\(error.message)")
         }
 
-        // `patchbay import invoices`: the store refuses it before writing, so nothing is imported...
+        // `patchbay import invoices`: refused with the file, line and column; nothing imported.
         let cli = try ImportHarness(.xero)
         try cli.importBaseline()
         let before = try cli.invoices()
@@ -544,15 +546,11 @@ private enum CSVCases {
             message = "\(error)"
         }
         #expect(try cli.invoices() == before)
-        #expect(message.contains("line 3"), "\(message)")
-        // ...but the message does not name the file, and no failed run is recorded.
-        withKnownIssue("the store's refusal names neither the file nor the column") {
-            #expect(message.contains(url.path), "\(message)")
-            #expect(message.contains("ContactName"), "\(message)")
-        }
+        #expect(message.contains("\(url.path):3:"), "\(message)")
+        #expect(message.contains("ContactName"), "\(message)")
 
-        // The scheduled job loads chunk by chunk, validating each chunk in the store: the row before
-        // the bad one is already committed when the bad one is refused.
+        // The scheduled job, loading one row per chunk: nothing applied, and the run is recorded
+        // as failed with the reason.
         let job = try ImportHarness(.xero)
         try job.importBaseline()
         let jobBefore = try job.invoices()
@@ -562,11 +560,26 @@ private enum CSVCases {
         } catch {
             // Refusing by throwing is fine, as long as nothing was applied.
         }
-        withKnownIssue("InvoiceExportJob half-applies a file the store refuses in a later chunk") {
-            #expect(try job.invoices() == jobBefore)
-            let run = try #require(try job.store.batchRuns(limit: 1).first)
-            #expect(run.status == .failed)
-        }
+        #expect(try job.invoices() == jobBefore)
+        let run = try #require(try job.store.batchRuns(limit: 1).first)
+        #expect(run.status == .failed)
+        #expect(run.error?.contains("ContactName") == true, "\(String(describing: run.error))")
+    }
+
+    /// The store's own rule, for rows that come from elsewhere than a file reader: every kind of
+    /// white space is blank, and such a row is refused before anything is written.
+    @Test(arguments: ["\u{00A0}", " \t", "\u{2003}\u{3000}", "\n", "\u{2028}"])
+    func storeRefusesBlankCustomers(_ customer: String) throws {
+        #expect(Store.isBlank(customer))
+        let harness = try ImportHarness(.xero)
+        try harness.importBaseline()
+        let before = try harness.invoices()
+        let row = InvoiceInput(externalId: "INV-X", number: "INV-X", kind: .invoice, customer: customer, currency: "EUR",
+                               issueDate: "2026-11-01", dueDate: "2026-11-30", totalMinor: 100, openMinor: 100, line: 7)
+        #expect(Store.invoiceProblem(in: [row])?.line == 7)
+        #expect(throws: StoreError.self) { try harness.store.importInvoices([row], source: harness.source.id, job: "t") }
+        #expect(try harness.invoices() == before)
+        #expect(!Store.isBlank("\u{00A0}Acme"))
     }
 }
 
@@ -609,9 +622,7 @@ private enum ConfigCases {
         ConfigCase(file: "bad-indentation.yaml", problems: [problem("", 4, "not valid YAML: ")], messagePrefix: true),
         ConfigCase(file: "tab-indentation.yaml", problems: [problem("", 3, "not valid YAML: ")], messagePrefix: true),
         ConfigCase(file: "duplicate-connector.yaml", problems: [
-            problem("connectors.orders", 5, "appears twice in the same mapping")],
-            knownIssue: "a key Yams finds twice is reported by its bare name at its first line, not by key path at the repeat",
-            current: [problem("orders", 2, "appears twice in the same mapping")]),
+            problem("connectors.orders", 5, "appears twice in the same mapping (first on line 2)")]),
         ConfigCase(file: "unknown-module.yaml", problems: [
             problem("connectors.invoices.module", 3,
                     "no module named 'xeroo'; known: csv-events, exec, file, http, quickbooks-csv, webhook, xero, xero-csv")]),

@@ -573,11 +573,37 @@ struct ConfigTests {
             """)
         #expect(problems.count == 1, "\(problems)")
         let p = try? #require(problems.first)
-        #expect(p?.path == "url")
-        #expect(p?.line == 4)
-        #expect(p?.message == "appears twice in the same mapping")
+        #expect(p?.path == "connectors.target.url")
+        #expect(p?.line == 6)
+        #expect(p?.message == "appears twice in the same mapping (first on line 4)")
         // One line of text: the whole file is not pasted into the message.
         #expect(p?.description.contains("\n") == false)
+    }
+
+    @Test func duplicateKeyInsideAListItemAndAtTheTop() {
+        let inList = configProblems("""
+            connectors:
+              target:
+                module: http
+                url: https://example.com/a
+                subscribe: ["*"]
+                headers:
+                  - name: a
+                    # the same key again
+                    name: b
+            """)
+        #expect(inList.map(\.path) == ["connectors.target.headers.name"], "\(inList)")
+        #expect(inList.map(\.line) == [9])
+
+        let top = configProblems("connectors: {}\nlog: {level: info}\nconnectors: {}\n")
+        #expect(top.map(\.path) == ["connectors"], "\(top)")
+        #expect(top.map(\.line) == [3])
+
+        // A flow mapping is beyond the text scan: Yams's own report, still with a line.
+        let flow = configProblems("connectors: {a: 1, a: 2}\n")
+        #expect(flow.count == 1)
+        #expect(flow.first?.line == 1)
+        #expect(flow.first?.message.hasPrefix("appears twice") == true)
     }
 
     @Test func missingConnectors() {

@@ -78,7 +78,7 @@ public indirect enum ConfigNode: Sendable, Equatable {
         do {
             node = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
-            throw ConfigError(file: "", problems: [Self.problem(from: error)])
+            throw ConfigError(file: "", problems: [Self.problem(from: error, yaml: yaml)])
         } catch {
             throw ConfigError(file: "", problems: [ConfigProblem(path: "", line: nil, message: "\(error)")])
         }
@@ -124,7 +124,7 @@ public indirect enum ConfigNode: Sendable, Equatable {
         }
     }
 
-    private static func problem(from error: YamlError) -> ConfigProblem {
+    private static func problem(from error: YamlError, yaml: String) -> ConfigProblem {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
             let what = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
@@ -133,7 +133,13 @@ public indirect enum ConfigNode: Sendable, Equatable {
             let what = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
             return ConfigProblem(path: "", line: mark.line, message: "not valid YAML: \(what)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            // Yams refuses a repeated key before any reader sees it; its mark is the key's first use.
+            // Yams refuses a repeated key before any reader sees it, naming the bare key at its first
+            // use. Report it like every other problem: by key path, at the repeat.
+            if duplicates.count == 1,
+               let found = DuplicateKeyLocator(yaml: yaml).locate(key: duplicates[0], firstLine: context.mark.line) {
+                return ConfigProblem(path: found.path, line: found.line,
+                                     message: "appears twice in the same mapping (first on line \(context.mark.line))")
+            }
             return ConfigProblem(path: duplicates.joined(separator: ", "), line: context.mark.line,
                                  message: "appears twice in the same mapping")
         default:
@@ -458,5 +464,78 @@ public final class ProblemSink: @unchecked Sendable {
     public var problems: [ConfigProblem] {
         lock.lock(); defer { lock.unlock() }
         return items.sorted { ($0.line ?? 0, $0.path) < ($1.line ?? 0, $1.path) }
+    }
+}
+
+/// Finds, in block-style YAML text, where a key that Yams reported twice repeats and the key path of
+/// its mapping. A plain text scan of indentation: good for the block mappings configurations are
+/// written in; for anything else (flow mappings, quoted keys with escapes) it finds nothing and the
+/// caller falls back to Yams's own report.
+struct DuplicateKeyLocator {
+    let lines: [Substring]
+
+    init(yaml: String) {
+        lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    /// The path and 1-based line of the second `key:` in the mapping whose first `key:` is on `firstLine`.
+    func locate(key: String, firstLine: Int) -> (path: String, line: Int)? {
+        let first = firstLine - 1
+        guard lines.indices.contains(first), let (indent, name) = entry(lines[first]), name == key else { return nil }
+        var repeatLine: Int?
+        for index in (first + 1)..<lines.count {
+            guard let (otherIndent, otherName) = entry(lines[index]) else {
+                if let level = indentation(lines[index]), level < indent { break }
+                continue
+            }
+            if otherIndent < indent { break }
+            if otherIndent == indent && otherName == key { repeatLine = index + 1; break }
+        }
+        guard let repeatLine else { return nil }
+        // The parents: each nearest earlier entry indented less than the one below it.
+        var path = [key]
+        var target = indent
+        var index = first - 1
+        while index >= 0 && target > 0 {
+            if let (parentIndent, parentName) = entry(lines[index]), parentIndent < target {
+                path.insert(parentName, at: 0)
+                target = parentIndent
+            }
+            index -= 1
+        }
+        return (path.joined(separator: "."), repeatLine)
+    }
+
+    /// The column where the line's text starts; nil for blank and comment lines.
+    private func indentation(_ line: Substring) -> Int? {
+        let text = line.drop { $0 == " " }
+        if text.isEmpty || text.first == "#" || text.allSatisfy({ $0 == " " || $0 == "\r" || $0 == "\t" }) { return nil }
+        return line.count - text.count
+    }
+
+    /// A `key:` line's key and the column it starts at ("- key:" counts the key's own column).
+    private func entry(_ line: Substring) -> (indent: Int, key: String)? {
+        guard var indent = indentation(line) else { return nil }
+        var text = line.dropFirst(indent)
+        while text.hasPrefix("- ") {
+            text = text.dropFirst(2)
+            let spaces = text.prefix { $0 == " " }.count
+            text = text.dropFirst(spaces)
+            indent += 2 + spaces
+        }
+        var key: Substring
+        if let quote = text.first, quote == "\"" || quote == "'" {
+            guard let close = text.dropFirst().firstIndex(of: quote) else { return nil }
+            key = text[text.index(after: text.startIndex)..<close]
+            text = text[text.index(after: close)...]
+            guard text.first == ":" else { return nil }
+        } else {
+            guard let colon = text.firstIndex(of: ":") else { return nil }
+            let after = text.index(after: colon)
+            guard after == text.endIndex || text[after] == " " || text[after] == "\r" else { return nil }
+            key = text[..<colon]
+            while key.last == " " { key = key.dropLast() }
+        }
+        return (indent, String(key))
     }
 }

@@ -44,10 +44,17 @@ public enum InvoiceCSV {
         guard records.contains(where: { !$0.isBlank }) else {
             throw InvoiceCSVError(file: file, line: 0, message: "the file is empty")
         }
+        let invoices: [InvoiceInput]
         switch format {
-        case .quickbooks: return try QuickBooksAgingDetail(file: file, currency: currency).parse(records)
-        case .xero: return try XeroInvoiceExport(file: file, currency: currency).parse(records)
+        case .quickbooks: invoices = try QuickBooksAgingDetail(file: file, currency: currency).parse(records)
+        case .xero: invoices = try XeroInvoiceExport(file: file, currency: currency).parse(records)
         }
+        // What the store would refuse is refused here, with the file's name, so nothing that reads a
+        // file can start writing it and stop half way.
+        if let problem = Store.invoiceProblem(in: invoices) {
+            throw InvoiceCSVError(file: file, line: problem.line, message: problem.message)
+        }
+        return invoices
     }
 }
 
@@ -159,6 +166,7 @@ private struct RowReader {
     func required(_ key: String, in record: CSVRecord) throws -> String {
         let text = header.value(key, in: record)
         if text.isEmpty { throw fail(record, "\(header.name(key)) is empty") }
+        if Store.isBlank(text) { throw fail(record, "\(header.name(key)) holds only white space") }
         return text
     }
 }
