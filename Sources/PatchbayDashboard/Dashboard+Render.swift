@@ -50,6 +50,16 @@ extension Dashboard {
             Span(narrow ? "" : "\(name)  ", theme.statusBar),
             Span(state.readOnly ? "read-only " : "", theme.warn.over(theme.statusBar)),
             Span(state.live ? "● live" : "‖ paused", (state.live ? theme.ok : theme.warn).over(theme.statusBar)),
+        ]
+        if let disk = state.disk, disk.level != .ok {
+            let free = DiskSpace.format(bytes: disk.available)
+            if disk.level == .full {
+                spans.append(Span(narrow ? "  DISK FULL" : "  DISK FULL (\(free) free)", theme.error.over(theme.statusBar)))
+            } else {
+                spans.append(Span(narrow ? "  disk low" : "  disk low (\(free) free)", theme.warn.over(theme.statusBar)))
+            }
+        }
+        spans += [
             Span("  \(healthy) ok", theme.ok.over(theme.statusBar)),
             Span(" \(degraded) degraded", (degraded > 0 ? theme.retrying : theme.muted).over(theme.statusBar)),
             Span(" \(failing) failing", (failing > 0 ? theme.dead : theme.muted).over(theme.statusBar)),
@@ -93,8 +103,14 @@ extension Dashboard {
         let marked = state.list(state.listKey).marked.count
         if marked > 0 { notes.append("\(marked) marked") }
         if let error = state.loadError { notes.append("read failed: \(error)") }
+        let diskFull = state.disk?.level == .full
+        if let disk = state.disk, diskFull {
+            // First: it explains every other symptom (503s, failed actions, a quiet log).
+            notes.insert("disk full: \(DiskSpace.format(bytes: disk.available)) free where the database is; "
+                         + "writes fail and the hub answers webhooks with 503 until space is freed", at: 0)
+        }
         buffer.write(notes.joined(separator: "  ·  "), x: area.x + 1, y: area.y, maxWidth: area.width - 2,
-                     style: state.loadError == nil ? theme.muted : theme.error)
+                     style: state.loadError == nil && !diskFull ? theme.muted : theme.error)
     }
 
     func keyHints() -> [(key: String, action: String)] {

@@ -143,6 +143,19 @@ public final class Dashboard {
         if minuteChanged && state.live { reload() }
     }
 
+    /// Takes a new reading of the database's free space; true when what the screen shows of it changed
+    /// (so that an idle dashboard redraws only when the level or the figure it prints moves).
+    @discardableResult
+    public func updateDisk(_ disk: DiskSpace?) -> Bool {
+        func shown(_ disk: DiskSpace?) -> String {
+            guard let disk, disk.level != .ok else { return "" }
+            return "\(disk.level)\(DiskSpace.format(bytes: disk.available))"
+        }
+        let changed = shown(disk) != shown(state.disk)
+        state.disk = disk
+        return changed
+    }
+
     func toast(_ message: String, error: Bool = false) {
         state.toast = .init(message: SafeText.line(message), isError: error, at: state.now)
     }

@@ -87,6 +87,11 @@ public enum DashboardRunner {
         let pollInFlight = Atomic<Bool>(false)
         let changed = Atomic<Bool>(false)
         let pollQueue = DispatchQueue(label: "patchbay.dashboard.watch")
+        // Free space where the database lives, read beside the change poll: when the disk fills, no
+        // process can write, so there is no database change to notice; the filesystem tells.
+        let diskReading = Mutex<DiskSpace??>(nil)
+        let databasePath = dashboard.state.databasePath
+        dashboard.updateDisk(DiskSpace.of(databasePath: databasePath))
         while !dashboard.shouldQuit && !terminationRequested.load(ordering: .relaxed) {
             if dirty {
                 backend.draw(dashboard.render(size: backend.size))
@@ -114,8 +119,14 @@ public enum DashboardRunner {
                 pollInFlight.store(true, ordering: .relaxed)
                 pollQueue.async {
                     if (try? watcher.poll()) == true { changed.store(true, ordering: .relaxed) }
+                    let disk = DiskSpace.of(databasePath: databasePath)
+                    diskReading.withLock { $0 = .some(disk) }
                     pollInFlight.store(false, ordering: .relaxed)
                 }
+            }
+            if let disk = diskReading.withLock({ reading in defer { reading = nil }; return reading }),
+               dashboard.updateDisk(disk) {
+                dirty = true
             }
             if changed.exchange(false, ordering: .relaxed) && dashboard.state.live {
                 dashboard.tick(now: now)

@@ -111,6 +111,8 @@ public struct DashboardState: Sendable {
     public var invoices: [Invoice] = []
     /// Last load error, shown instead of stale silence.
     public var loadError: String?
+    /// Free space where the database lives, read by the runner from the filesystem (nil: unknown).
+    public var disk: DiskSpace?
 
     public enum InputPurpose: Sendable { case filter, command }
 

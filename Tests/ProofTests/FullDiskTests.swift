@@ -6,7 +6,8 @@ import Testing
 
 extension Proofs {
     /// The database on a tiny tmpfs that fills up during ingest: webhooks get 503 (never a 200 for
-    /// something not stored), nothing acknowledged is lost, and the hub recovers when space returns.
+    /// something not stored), nothing acknowledged is lost, the dashboard (the real binary, in tmux)
+    /// shows the full disk, and the hub recovers when space returns.
     /// Needs root for `mount -t tmpfs` (CI and this project's machines have it); elsewhere it is
     /// reported as skipped, never passed.
     @Suite("Full disk", .serialized)
@@ -29,9 +30,11 @@ extension Proofs {
             try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
             #expect(try Spawn.run("/bin/mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", disk.path]).status == 0)
             let reaper = ProcessReaper()
+            let tmux = PrivateTmux()
             let target = try await ScriptedTarget()
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             defer {
+                tmux.kill()
                 reaper.killAll()
                 target.stop()
                 _ = try? Spawn.run("/bin/umount", ["-l", disk.path])
@@ -69,6 +72,27 @@ extension Proofs {
             }
             #expect(refused >= 20, "the disk never filled: \(acknowledged.count) acknowledged")
             #expect(other.isEmpty, "answers other than 200/503: \(other.prefix(5))")
+
+            // The operator's view: a dashboard opened on the full disk says so, in its header and its
+            // status line, though no process could write a word about it into the database.
+            let dashboard: (@Sendable (String) -> Bool) async -> String = { condition in
+                var screen = ""
+                for _ in 0..<100 {
+                    screen = (try? tmux.capture("dash")) ?? ""
+                    if condition(screen) { break }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+                return screen
+            }
+            let hasTmux = PrivateTmux.available
+            if hasTmux {
+                let command = [Proof.binary.path, "dash", "--db", db].map(shellQuote).joined(separator: " ")
+                try tmux.newSession("dash", width: 140, height: 40,
+                                    shell: "\(command) 2> \(shellQuote(directory.path("dash.err"))); sleep 600")
+                let screen = await dashboard { $0.contains("DISK FULL") }
+                #expect(screen.contains("DISK FULL"), "the dashboard does not show the full disk:\n\(screen)")
+                #expect(screen.contains("disk full:") && screen.contains("503"), "no explanation in the status line:\n\(screen)")
+            }
             // Space returns; the same hub process takes webhooks again, without a restart.
             try FileManager.default.removeItem(at: filler)
             var recovered = false
@@ -81,6 +105,10 @@ extension Proofs {
                 }
             }
             #expect(recovered, "the hub did not accept webhooks after space returned")
+            if hasTmux {
+                let screen = await dashboard { !$0.contains("DISK FULL") && $0.contains("Patchbay") }
+                #expect(!screen.contains("DISK FULL"), "the dashboard still shows a full disk after space returned:\n\(screen)")
+            }
             // Every acknowledged webhook is stored and delivered.
             let store = try Store.open(at: db, mode: .readOnly)
             let sinkId = try #require(try store.connector(named: "sink")).id
@@ -91,7 +119,8 @@ extension Proofs {
             let received = Set(target.requests("/sink").compactMap { $0.json?["id"] as? String })
             #expect(Set(acknowledged).subtracting(received).isEmpty, "acknowledged but not delivered: \(Set(acknowledged).subtracting(received).prefix(5))")
             #expect(hub.logText().contains("cannot store a webhook"), "the refusal is logged with its cause")
-            Proof.report("full disk: \(acknowledged.count) acknowledged, \(refused) refused with 503 while full, recovered without restart, 0 lost")
+            Proof.report("full disk: \(acknowledged.count) acknowledged, \(refused) refused with 503 while full, "
+                         + "dashboard showed it: \(hasTmux ? "yes" : "not run (no tmux)"), recovered without restart, 0 lost")
             try await client.shutdown()
         }
     }
