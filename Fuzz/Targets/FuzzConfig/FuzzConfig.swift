@@ -15,10 +15,6 @@ private func check(_ condition: Bool, _ message: @autoclosure () -> String) {
     }
 }
 
-/// `FUZZ_SKIP_CHECKS=schedule,rate-limit` skips those checks, to fuzz past the known findings kept as
-/// Corpus/FuzzConfig/regression-schedule-* and regression-rate-limit-*.
-private let skipped = Set((ProcessInfo.processInfo.environment["FUZZ_SKIP_CHECKS"] ?? "").split(separator: ",").map(String.init))
-
 // Relative paths resolve here; parsing never reads or writes files (only running a job does).
 private let context = ModuleContext(environment: [:], baseDirectory: URL(fileURLWithPath: "/nonexistent/patchbay-fuzz"),
                                     transport: nil)
@@ -41,14 +37,14 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             }
             if connector.role == .source { check(connector.path?.hasPrefix("/") == true, "source without a path") }
             // What `patchbay check` prints and the scheduler computes from an accepted schedule.
-            if let schedule = connector.schedule, !skipped.contains("schedule") {
+            if let schedule = connector.schedule {
                 _ = schedule.description
                 _ = schedule.next(after: nil, now: Date(timeIntervalSince1970: 1_795_611_248))
                 _ = schedule.next(after: Date(timeIntervalSince1970: 1_795_600_000), now: Date(timeIntervalSince1970: 1_795_611_248))
             }
             // The delivery worker sleeps (1 - tokens) / rate seconds for the next token, in UInt64
             // nanoseconds (PatchbayRuntime, Signals.swift): an accepted rate must keep that in range.
-            if let limit = connector.rateLimit, !skipped.contains("rate-limit") {
+            if let limit = connector.rateLimit {
                 check(limit.perSecond > 0 && limit.perSecond.isFinite && limit.burst >= 1, "rate limit \(limit)")
                 check(1 / limit.perSecond * 1e9 < Double(UInt64.max),
                       "rate_limit of \(limit.perSecond)/s accepted: the wait for the next token overflows UInt64 nanoseconds")
