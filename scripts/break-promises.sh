@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Breaks each promise of docs/GUARANTEES.md on purpose, one at a time, and checks that the tests
+# named for it fail; then restores the code. A test that still passes with its promise broken
+# proves nothing, and this script says so.
+#
+#   scripts/break-promises.sh [WORKTREE] [promise ...]
+#
+# It works in a separate git worktree of HEAD (default ../patchbay-mutants), never in this one, so
+# a mutant can't be committed or picked up by another build. The first build there is a full debug
+# build (many minutes on 2 cores); each mutant then rebuilds only what it touched.
+# Promises: 2 3 4 5 6 7 (1, durability, was broken for real once: see GUARANTEES.md).
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+tree="${1:-$root/../patchbay-mutants}"
+if [[ $# -gt 0 ]]; then shift; fi
+wanted=("$@")
+
+if [[ ! -d "$tree/.git" && ! -f "$tree/.git" ]]; then
+    git -C "$root" worktree add --detach "$tree" HEAD >/dev/null
+fi
+git -C "$tree" checkout -q --detach "$(git -C "$root" rev-parse HEAD)"
+git -C "$tree" reset -q --hard
+# The tests read ../shared/fixtures from the project root.
+if [[ ! -e "$tree/../shared" && -d "$root/../shared" ]]; then ln -s "$root/../shared" "$tree/../shared"; fi
+cd "$tree"
+
+# mutate FILE OLD NEW: replaces exactly one occurrence of OLD, or fails loudly (the code moved on).
+mutate() {
+    python3 - "$1" "$2" "$3" <<'EOF'
+import sys
+path, old, new = sys.argv[1:4]
+text = open(path).read()
+count = text.count(old)
+if count != 1:
+    sys.exit(f"break-promises: expected one '{old}' in {path}, found {count}: update this script")
+open(path, "w").write(text.replace(old, new))
+EOF
+}
+
+results=()
+failed=0
+# run PROMISE WHAT FILTER [ENV=VALUE ...]: builds the mutant already applied, runs the filter, restores.
+run() {
+    local promise="$1" what="$2" filter="$3"
+    shift 3
+    echo "== promise $promise broken: $what"
+    echo "   building the mutant"
+    if ! swift build --build-tests >"/tmp/break-promises-$promise.build.log" 2>&1; then
+        echo "   the mutant does not build (see /tmp/break-promises-$promise.build.log)" >&2
+        results+=("$promise | $what | mutant did not build")
+        failed=1
+        git checkout -q -- .
+        return
+    fi
+    local log="/tmp/break-promises-$promise.log"
+    set +e
+    env "$@" swift test --skip-build --filter "$filter" >"$log" 2>&1
+    local status=$?
+    set -e
+    local failures
+    failures=$(grep -cE '^✘ Test .* (failed|recorded an issue)' "$log" || true)
+    if [[ $status -ne 0 ]]; then
+        echo "   caught: swift test exited $status, $failures failing tests (log: $log)"
+        grep -E '^✘ Test [^ ]+\(' "$log" | sed -E 's/ (failed|recorded).*//' | sort -u | head -8 | sed 's/^/     /'
+        results+=("$promise | $what | caught: $failures failing tests in '$filter'")
+    else
+        echo "   NOT CAUGHT: every test in '$filter' passed with the promise broken" >&2
+        results+=("$promise | $what | NOT CAUGHT")
+        failed=1
+    fi
+    git checkout -q -- .
+}
+
+want() { [[ ${#wanted[@]} -eq 0 ]] || [[ " ${wanted[*]} " == *" $1 "* ]]; }
+
+if want 2; then
+    mutate Sources/PatchbayStore/Store+Ingest.swift \
+        'for target in event.targets {' \
+        'for target in event.targets.prefix(1) {'
+    run 2 "ingest fans an event out to its first target only" \
+        'HubEndToEndTests|QueueTests|CrashLoopTests' PATCHBAY_CRASH_ROUNDS=3
+fi
+
+if want 3; then
+    mutate Sources/PatchbayStore/Store+Queue.swift \
+        'idempotencyKey: "patchbay-delivery-\(id)")' \
+        'idempotencyKey: "patchbay-delivery-\(id)-\(row[3] as Int)")'
+    run 3 "a repeated attempt carries a new idempotency key" \
+        'CrashLoopTests|killDuringBurst' PATCHBAY_CRASH_ROUNDS=3
+fi
+
+if want 4; then
+    mutate Sources/PatchbayStore/Store+Queue.swift \
+        'guard let lease = held[outcome.deliveryId], lease.token == outcome.leaseToken,' \
+        'guard let lease = held[outcome.deliveryId],'
+    run 4 "an outcome is recorded without checking the lease token" 'QueueTests|StaleWorkerTests'
+fi
+
+if want 5; then
+    mutate Sources/PatchbayStore/Store+Operator.swift \
+        'guard state.isRequeueable else {' \
+        'guard state.isRequeueable || state == .pending else {'
+    run 5 "retry requeues a delivery that is already pending" 'OperatorTests|concurrentRetriesRequeueOnce'
+fi
+
+if want 6; then
+    mutate Sources/PatchbayHub/Import/InvoiceCSV.swift \
+        'if let problem = Store.invoiceProblem(in: invoices) {' \
+        'if false, let problem = Store.invoiceProblem(in: invoices) {'
+    mutate Sources/PatchbayHub/Import/InvoiceCSV.swift \
+        'if Store.isBlank(text) {' \
+        'if false && Store.isBlank(text) {'
+    run 6 "the CSV reader accepts rows the store refuses (the U+00A0 customer)" 'BadInputCorpusTests|InvoiceCSVTests'
+fi
+
+if want 7; then
+    mutate Sources/PatchbayText/SafeText.swift \
+        'case 0x00...0x08, 0x0A...0x1F, 0x7F: return true' \
+        'case 0x00...0x08, 0x0A...0x1A, 0x1C...0x1F, 0x7F: return true'
+    run 7 "ESC is no longer escaped" 'SafeTextTests|ScreenTests|hostilePayload'
+fi
+
+echo
+echo "== summary (each mutant should be caught)"
+printf '   %s\n' "${results[@]}"
+exit $failed
