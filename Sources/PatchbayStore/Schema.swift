@@ -20,6 +20,7 @@ enum Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-integration-log", migrate: v1)
         migrator.registerMigration("v2-hub-runtime", migrate: v2)
+        migrator.registerMigration("v3-dashboard-reads", migrate: v3)
         return migrator
     }
 
@@ -334,6 +335,28 @@ enum Schema {
             ALTER TABLE batch_runs ADD COLUMN input TEXT;
             CREATE INDEX batch_runs_unfinished ON batch_runs(job, input) WHERE status = 'running';
             ALTER TABLE invoices ADD COLUMN seen_run_id INTEGER;
+            """)
+    }
+
+    /// Indices that let the dashboard's reads follow what they return instead of the size of the log.
+    ///
+    /// Each one is weighed against the hub's writes (docs/BENCHMARKS.md, "Where the time goes"):
+    /// - `deliveries_by_connector`: the events of a connector, newest first, for a sink (a source has
+    ///   `events_by_source`). One more entry per delivery at ingest; claims and outcomes never change
+    ///   its key.
+    /// - `deliveries_failing_by_event`: the events with a delivery in a failure state, newest first.
+    ///   Partial: a delivery that goes pending → in flight → delivered never enters it, so the hub's
+    ///   usual path pays nothing; a failure enters it, as it enters the other failure indices.
+    /// - `invoices_open` again, now covering every column the aging report reads, so that the report
+    ///   reads the index alone (it looked up each open invoice in the table).
+    private static func v3(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE INDEX deliveries_by_connector ON deliveries(connector_id, event_id);
+            CREATE INDEX deliveries_failing_by_event ON deliveries(state, event_id)
+              WHERE state IN ('retrying', 'dead', 'discarded');
+            DROP INDEX invoices_open;
+            CREATE INDEX invoices_open ON invoices(currency, customer, due_date, issue_date, open_minor)
+              WHERE open_minor <> 0;
             """)
     }
 }

@@ -7,23 +7,25 @@ extension Store {
         throws -> [ConnectorID: [ThroughputBucket]]
     {
         let span = ThroughputSpan(window: window, bucket: bucket, now: now)
-        let (table, unit, bucketMs, start, end) = (span.table, span.unit, span.bucketMs, span.start, span.end)
-        let rows = try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT connector_id, bucket * \(unit) / \(bucketMs) * \(bucketMs) AS start, sum(received),
-                       sum(delivered), sum(failed), sum(retried), sum(dead)
-                FROM \(table) WHERE bucket >= ? AND bucket < ?
-                GROUP BY connector_id, 2
-                """, arguments: [start / unit, end / unit])
+        let empty = span.starts.map { ThroughputBucket(start: $0) }
+        var series: [ConnectorID: [ThroughputBucket]] = [:]
+        try read { db in
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT connector_id, bucket / \(span.rowsPerBucket), sum(received), sum(delivered), sum(failed),
+                       sum(retried), sum(dead)
+                FROM \(span.table) WHERE bucket >= ? AND bucket < ?
+                GROUP BY 1, 2
+                """), arguments: [span.start / span.unit, span.end / span.unit])
+            while let row = try rows.next() {
+                let connector: ConnectorID = try row.decode(atIndex: 0)
+                let index = span.index(ofBucket: try row.decode(Int64.self, atIndex: 1))
+                guard empty.indices.contains(index) else { continue }
+                series[connector, default: empty][index] = ThroughputBucket(
+                    start: empty[index].start, received: try row.decode(atIndex: 2), delivered: try row.decode(atIndex: 3),
+                    failed: try row.decode(atIndex: 4), retried: try row.decode(atIndex: 5), dead: try row.decode(atIndex: 6))
+            }
         }
-        var found: [ConnectorID: [Int64: ThroughputBucket]] = [:]
-        for row in rows {
-            let s: Int64 = row[1]
-            found[row[0], default: [:]][s] = ThroughputBucket(
-                start: s, received: row[2], delivered: row[3], failed: row[4], retried: row[5], dead: row[6])
-        }
-        let starts = span.starts
-        return found.mapValues { byStart in starts.map { byStart[$0] ?? ThroughputBucket(start: $0) } }
+        return series
     }
 
     /// Events received since `date` (from the hourly and minute rollups).

@@ -68,19 +68,27 @@ public enum CivilDate {
     }
 
     /// Days since 1970-01-01 of a strict `YYYY-MM-DD` date, or nil when it is not one.
+    ///
+    /// Reads the bytes in place, building nothing: the aging report calls it once per customer and date.
     public static func dayNumber(_ text: String) -> Int? {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
-        func number(_ range: Range<Int>) -> Int? {
-            var value = 0
-            for byte in bytes[range] {
+        var year = 0, month = 0, day = 0, position = 0
+        for byte in text.utf8 {
+            switch position {
+            case 4, 7:
+                guard byte == UInt8(ascii: "-") else { return nil }
+            case 0..<10:
                 guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                let digit = Int(byte - UInt8(ascii: "0"))
+                if position < 4 { year = year * 10 + digit } else if position < 7 { month = month * 10 + digit } else {
+                    day = day * 10 + digit
+                }
+            default:
+                return nil
             }
-            return value
+            position += 1
         }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              iso(year: year, month: month, day: day) != nil else { return nil }
+        guard position == 10, (1...9999).contains(year), (1...12).contains(month),
+              day >= 1, day <= daysInMonth(year: year, month: month) else { return nil }
         // Howard Hinnant's days_from_civil.
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
@@ -307,41 +315,50 @@ extension Store {
         }
         let dateColumn = basis == .due ? "due_date" : "issue_date"
         return try read { db in
-            // The WHERE matches the invoices_open partial index, which also gives this order.
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT currency, customer, \(dateColumn), open_minor
+            // invoices_open covers every column read here (v3), so this reads the index alone; by due
+            // date it is also in the index's order. One row per customer and date, summed by SQLite.
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT currency, customer, \(dateColumn), sum(open_minor), count(*)
                 FROM invoices INDEXED BY invoices_open
                 WHERE open_minor <> 0
-                ORDER BY currency, customer
-                """)
+                GROUP BY currency, customer, \(dateColumn)
+                ORDER BY currency, customer, \(dateColumn)
+                """))
             var result: [CurrencyAging] = []
             var currency: CurrencyAgingBuilder?
             var customer: CustomerAgingBuilder?
-            while let row = try rows.next() {
-                let code: String = row[0]
-                let name: String = row[1]
-                let date: String = row[2]
-                let open: Int64 = row[3]
-                guard let day = CivilDate.dayNumber(date) else {
-                    throw StoreError.invalidInput("an open invoice of '\(name)' has an invalid date '\(date)'")
+            do {
+                while let row = try rows.next() {
+                    let code: String = try row.decode(atIndex: 0)
+                    let name: String = try row.decode(atIndex: 1)
+                    let date: String = try row.decode(atIndex: 2)
+                    let open: Int64 = try row.decode(atIndex: 3)
+                    let count: Int = try row.decode(atIndex: 4)
+                    guard let day = CivilDate.dayNumber(date) else {
+                        throw StoreError.invalidInput("an open invoice of '\(name)' has an invalid date '\(date)'")
+                    }
+                    let days = asOfDay - day
+                    if customer?.name != name || currency?.code != code, let finished = customer {
+                        try currency!.add(finished.build())
+                        customer = nil
+                    }
+                    if currency?.code != code {
+                        if let finished = currency { result.append(finished.build(asOf: asOf, basis: basis)) }
+                        currency = CurrencyAgingBuilder(code: code)
+                    }
+                    if customer == nil { customer = CustomerAgingBuilder(name: name) }
+                    try customer!.add(open, count: count, days: days)
                 }
-                let days = asOfDay - day
-                if customer?.name != name || currency?.code != code, let finished = customer {
-                    try currency!.add(finished.build())
-                    customer = nil
-                }
-                if currency?.code != code {
-                    if let finished = currency { result.append(finished.build(asOf: asOf, basis: basis)) }
-                    currency = CurrencyAgingBuilder(code: code)
-                }
-                if customer == nil { customer = CustomerAgingBuilder(name: name) }
-                try customer!.add(open, days: days)
+            } catch let error as DatabaseError where error.message?.contains("integer overflow") == true {
+                throw StoreError.invalidInput(Self.balanceOverflow)
             }
             if let finished = customer { try currency!.add(finished.build()) }
             if let finished = currency { result.append(finished.build(asOf: asOf, basis: basis)) }
             return result
         }
     }
+
+    static let balanceOverflow = "open balances add up to more than an Int64 of minor units"
 
     /// A customer's open items, oldest due first, for drilling into an aging line.
     public func openInvoices(customer: String, currency: String? = nil) throws -> [Invoice] {
@@ -439,7 +456,7 @@ private func emptyBuckets() -> [AgingBucket: BucketTotal] {
 /// Adds minor units, refusing to wrap around.
 private func checkedSum(_ a: Int64, _ b: Int64) throws -> Int64 {
     let (sum, overflow) = a.addingReportingOverflow(b)
-    if overflow { throw StoreError.invalidInput("open balances add up to more than an Int64 of minor units") }
+    if overflow { throw StoreError.invalidInput(Store.balanceOverflow) }
     return sum
 }
 
@@ -452,12 +469,13 @@ private struct CustomerAgingBuilder {
 
     init(name: String) { self.name = name }
 
-    mutating func add(_ open: Int64, days: Int) throws {
+    /// Adds `count` items of the same age that together are `open`.
+    mutating func add(_ open: Int64, count items: Int, days: Int) throws {
         let bucket = AgingBucket.bucket(daysPastDue: days)
         buckets[bucket]!.amountMinor = try checkedSum(buckets[bucket]!.amountMinor, open)
-        buckets[bucket]!.count += 1
+        buckets[bucket]!.count += items
         total = try checkedSum(total, open)
-        count += 1
+        count += items
         maxDays = max(maxDays, days)
     }
 

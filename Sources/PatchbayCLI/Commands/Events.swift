@@ -28,9 +28,13 @@ extension Patchbay {
             var filter = EventFilter(topic: topic, state: state, correlationId: correlation, text: grep)
             if let connector { filter.connectorId = try store.requireConnector(connector).id }
             if let since { filter.since = now.addingTimeInterval(-since.seconds) }
-            let page = try store.events(filter, limit: limit, before: before)
+            // A command can take its time: a text search reads the whole log if it must (the
+            // dashboard's pages stop after about 50 ms instead).
+            let page = try store.events(filter, limit: limit, before: before, textBudget: .unbounded)
             if output.json {
                 emit(Render.events(page).rendered(pretty: true))
+            } else if page.events.isEmpty, page.partial, let next = page.nextCursor {
+                emit("No events match down to event \(next) (the search stops early to answer quickly); older: --before \(next)")
             } else if page.events.isEmpty {
                 emit("No events match.")
             } else {

@@ -99,7 +99,10 @@ public enum Render {
                        ago(summary.event.receivedAt, now: now), summary.event.correlationId ?? "", states])
         }
         var out = table.rendered()
-        if let next = page.nextCursor { out += "\n(more: --before \(next))" }
+        if let next = page.nextCursor {
+            out += page.partial ? "\n(the search stopped at event \(next) to answer quickly; older: --before \(next))"
+                : "\n(more: --before \(next))"
+        }
         return out
     }
 

@@ -1,0 +1,282 @@
+import Foundation
+import GRDB
+
+/// How long one page of a text search may read the log before it returns what it found.
+///
+/// A substring can only be found by reading the text (`LIKE '%…%'` cannot use a b-tree), so a rare
+/// term in a large log costs time in proportion to the log: 1.9 s on a million events. Rather than
+/// index every payload and error (an FTS5 trigram index is 1.7× the events table and about 39 µs
+/// more per ingested event, on the hub's hottest write), a text search reads the log newest first in
+/// windows of ids and stops when its page is full, when the log ends, or after this budget. A page
+/// that stopped on the budget is `partial`: its `nextCursor` continues the search with older events,
+/// so paging through finds exactly the events `LIKE` finds, newest first.
+public struct TextSearchBudget: Sendable, Equatable {
+    /// Ids read per statement; the budget is checked between windows.
+    public var window: Int64
+    public var seconds: Double
+
+    public init(window: Int64 = 4_000, seconds: Double = 0.05) {
+        self.window = window
+        self.seconds = seconds
+    }
+
+    /// For the dashboard: a page in about 50 ms however large the log.
+    public static let standard = TextSearchBudget()
+    /// No time limit: the whole log if need be (the command line, tests).
+    public static let unbounded = TextSearchBudget(seconds: .infinity)
+}
+
+extension Store {
+    /// The integration log, newest first, a page at a time (keyset on the event id, never OFFSET).
+    ///
+    /// A filter on a connector or on a failure state is driven from an index of the events it
+    /// selects (`events_by_source`, `deliveries_by_connector`, `deliveries_failing_by_event`, the
+    /// queue's own indices for pending and in-flight), so a quiet connector or a rare state costs
+    /// what it returns, not a walk through the log. A text filter reads within a `TextSearchBudget`.
+    public func events(_ filter: EventFilter = EventFilter(), limit: Int = 50, before: EventID? = nil,
+                       textBudget: TextSearchBudget = .standard) throws -> EventPage {
+        try read { db in
+            let query = EventQuery(filter: filter)
+            let search = filter.text.map { !$0.isEmpty } ?? false
+            let deadline = search && textBudget.seconds.isFinite
+                ? ContinuousClock.now + .milliseconds(Int64(max(0, textBudget.seconds) * 1000)) : nil
+            let found: (rows: [Row], next: EventID?, partial: Bool)
+            if let driver = query.driver {
+                found = try Self.drivenEvents(db, driver: driver, query: query, limit: limit, before: before,
+                                              deadline: deadline)
+            } else if search {
+                found = try Self.searchedEvents(db, query: query, limit: limit, before: before,
+                                                window: max(1, textBudget.window), deadline: deadline)
+            } else {
+                let rows = try Row.fetchAll(
+                    db, sql: query.pageSQL(order: true, leading: before == nil ? nil : "e.id < ?"),
+                    arguments: query.arguments(limit: limit + 1, leading: before.map { [$0] } ?? []))
+                found = Self.trimmed(rows, limit: limit)
+            }
+            let names = try Self.connectorNames(db)
+            let summaries = try found.rows.map { row in
+                let event = try Event(indexed: row)
+                return EventSummary(event: event, source: names[event.sourceId] ?? "#\(event.sourceId)",
+                                    deliveryStates: Self.stateCounts(row[EventQuery.statesColumn]))
+            }
+            return EventPage(events: summaries, nextCursor: found.next, partial: found.partial)
+        }
+    }
+
+    /// The first `limit` rows, and the cursor after them when there were more.
+    private static func trimmed(_ rows: [Row], limit: Int) -> (rows: [Row], next: EventID?, partial: Bool) {
+        guard rows.count > limit else { return (rows, nil, false) }
+        let page = Array(rows.prefix(limit))
+        let last: EventID? = page.last?[0]
+        return (page, last, false)
+    }
+
+    /// `group_concat` of a page row's delivery states, counted.
+    private static func stateCounts(_ list: String?) -> [DeliveryState: Int] {
+        var states: [DeliveryState: Int] = [:]
+        guard let list, !list.isEmpty else { return states }
+        for name in list.split(separator: ",") {
+            if let state = DeliveryState(rawValue: String(name)) { states[state, default: 0] += 1 }
+        }
+        return states
+    }
+
+    /// Filters with no driving index and a text: the log newest first, one window of ids at a time.
+    private static func searchedEvents(_ db: Database, query: EventQuery, limit: Int, before: EventID?,
+                                       window: Int64, deadline: ContinuousClock.Instant?)
+        throws -> (rows: [Row], next: EventID?, partial: Bool)
+    {
+        // Two subqueries: SQLite reads min() and max() from the ends of the b-tree only one at a time.
+        guard let bounds = try Row.fetchOne(db, sql: "SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events)"),
+              let lowest: EventID = bounds[0], let highest: EventID = bounds[1] else { return ([], nil, false) }
+        var upper = min(before ?? (highest + 1), highest + 1)  // exclusive
+        var rows: [Row] = []
+        let sql = query.pageSQL(order: true, leading: "e.id < ? AND e.id >= ?")
+        while upper > lowest {
+            let lower = max(lowest, upper - window)
+            rows += try Row.fetchAll(db, sql: sql, arguments: query.arguments(limit: limit + 1 - rows.count,
+                                                                              leading: [upper, lower]))
+            if rows.count > limit { return trimmed(rows, limit: limit) }
+            upper = lower
+            if upper > lowest, let deadline, ContinuousClock.now >= deadline { return (rows, upper, true) }
+        }
+        return (rows, nil, false)
+    }
+
+    /// Filters with a driving index: candidate ids from the index, newest first, in growing chunks,
+    /// then the page's rows for those of them that pass the other filters.
+    private static func drivenEvents(_ db: Database, driver: EventDriver, query: EventQuery, limit: Int,
+                                     before: EventID?, deadline: ContinuousClock.Instant?)
+        throws -> (rows: [Row], next: EventID?, partial: Bool)
+    {
+        var rows: [Row] = []
+        var upper = before  // exclusive
+        var chunk = limit + 1
+        var queue: [EventID]?  // pending / in flight: the whole (small) set, read once
+        let sql = query.pageSQL(order: false, leading: "e.id IN (SELECT value FROM json_each(?))")
+        while true {
+            let ids: [EventID]
+            switch driver {
+            case .connector(let connector):
+                ids = try connectorCandidates(db, connector: connector, below: upper, count: chunk)
+            case .failing(let state):
+                ids = try EventID.fetchAll(db, sql: """
+                    SELECT DISTINCT event_id FROM deliveries INDEXED BY deliveries_failing_by_event
+                    WHERE state IN ('retrying', 'dead', 'discarded') AND state = '\(state.rawValue)' AND event_id < ?
+                    ORDER BY event_id DESC LIMIT ?
+                    """, arguments: [upper ?? Int64.max, chunk])
+            case .queued(let state, let index):
+                if queue == nil {
+                    let all = try EventID.fetchAll(db, sql: """
+                        SELECT event_id FROM deliveries INDEXED BY \(index)
+                        WHERE \(state == .inFlight ? "state = 'in_flight'" : "state IN ('pending', 'retrying') AND state = 'pending'")
+                        """)
+                    queue = Array(Set(all)).sorted(by: >)
+                }
+                let below = upper ?? Int64.max
+                ids = Array(queue!.lazy.filter { $0 < below }.prefix(chunk))
+            }
+            if ids.isEmpty { return (rows, nil, false) }
+            let json = "[" + ids.map(String.init).joined(separator: ",") + "]"
+            let matched = try Row.fetchAll(db, sql: sql, arguments: query.arguments(limit: nil, leading: [json]))
+            rows += matched.sorted { ($0[0] as EventID) > ($1[0] as EventID) }
+            if rows.count > limit { return trimmed(rows, limit: limit) }
+            if ids.count < chunk { return (rows, nil, false) }
+            upper = ids.last
+            if let deadline, ContinuousClock.now >= deadline { return (rows, upper, true) }
+            chunk = min(chunk * 4, 20_000)
+        }
+    }
+
+    /// The newest `count` events below `upper` that a connector sent or is a target of, newest first.
+    private static func connectorCandidates(_ db: Database, connector: ConnectorID, below upper: EventID?,
+                                            count: Int) throws -> [EventID] {
+        let below = upper ?? Int64.max
+        let sent = try EventID.fetchAll(db, sql: """
+            SELECT id FROM events WHERE source_id = ? AND id < ? ORDER BY id DESC LIMIT ?
+            """, arguments: [connector, below, count])
+        let received = try EventID.fetchAll(db, sql: """
+            SELECT event_id FROM deliveries INDEXED BY deliveries_by_connector
+            WHERE connector_id = ? AND event_id < ? ORDER BY event_id DESC LIMIT ?
+            """, arguments: [connector, below, count])
+        if sent.isEmpty { return received }
+        if received.isEmpty { return sent }
+        // Both are newest first: merge them, dropping an id found in both.
+        var merged: [EventID] = []
+        merged.reserveCapacity(min(count, sent.count + received.count))
+        var i = 0, j = 0
+        while merged.count < count && (i < sent.count || j < received.count) {
+            let next: EventID
+            if j >= received.count || (i < sent.count && sent[i] >= received[j]) {
+                next = sent[i]
+                if j < received.count && received[j] == next { j += 1 }
+                i += 1
+            } else {
+                next = received[j]
+                j += 1
+            }
+            merged.append(next)
+        }
+        return merged
+    }
+}
+
+/// Which index drives an event-list read.
+enum EventDriver: Equatable {
+    /// `events_by_source` and `deliveries_by_connector`.
+    case connector(ConnectorID)
+    /// `deliveries_failing_by_event`: retrying, dead, discarded.
+    case failing(DeliveryState)
+    /// Pending or in flight: the queue's own partial index, read whole (it holds the work not yet
+    /// done, not the log).
+    case queued(DeliveryState, index: String)
+}
+
+/// The WHERE clauses of an event-list read, less the filter that drives it.
+struct EventQuery {
+    private(set) var clauses: [String] = []
+    private var values: [any DatabaseValueConvertible] = []
+    let driver: EventDriver?
+
+    /// Index of the page rows' `group_concat` of delivery states (after `Event.indexedColumns`).
+    static let statesColumn = 9
+
+    init(filter: EventFilter) {
+        switch filter.state {
+        case .retrying?, .dead?, .discarded?: driver = .failing(filter.state!)
+        case .pending?: driver = .queued(.pending, index: "deliveries_due")
+        case .inFlight?: driver = .queued(.inFlight, index: "deliveries_leases")
+        case .delivered?, nil: driver = filter.connectorId.map { .connector($0) }
+        }
+        if let topic = filter.topic { add("e.topic = ?", [topic]) }
+        if let correlation = filter.correlationId { add("e.correlation_id = ?", [correlation]) }
+        if let connector = filter.connectorId, driver != .connector(connector) {
+            add("(e.source_id = ? OR EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id AND x.connector_id = ?))",
+                [connector, connector])
+        }
+        if let state = filter.state, !Self.drives(driver, state: state) {
+            add("EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id AND x.state = ?)", [state])
+        }
+        if let since = filter.since {
+            // Ids grow with arrival: bound the id range through the received_at index first. Ids and
+            // times can disagree a little (a batch with its own times, a clock step), so the bound is
+            // the smallest id among the first thousand events received from an hour before `since`;
+            // the exact test on received_at below decides.
+            add("""
+                e.id >= coalesce((SELECT min(id) FROM (SELECT id FROM events WHERE received_at >= ?
+                  ORDER BY received_at LIMIT 1000)), 9223372036854775807)
+                """, [since.millis - 3_600_000])
+            add("e.received_at >= ?", [since.millis])
+        }
+        if let until = filter.until {
+            // The same bound from above: start walking at the first event an hour after `until`.
+            add("""
+                e.id <= coalesce((SELECT max(id) FROM (SELECT id FROM events WHERE received_at < ?
+                  ORDER BY received_at DESC LIMIT 1000)), -1)
+                """, [until.millis + 3_600_000])
+            add("e.received_at < ?", [until.millis])
+        }
+        if let text = filter.text, !text.isEmpty {
+            let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+            add("""
+                (e.payload LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id
+                  AND x.last_error LIKE ? ESCAPE '\\'))
+                """, [pattern, pattern])
+        }
+    }
+
+    /// True when the driving index already selects the events with a delivery in `state`.
+    private static func drives(_ driver: EventDriver?, state: DeliveryState) -> Bool {
+        switch driver {
+        case .failing(let driven)?, .queued(let driven, _)?: return driven == state
+        case .connector?, nil: return false
+        }
+    }
+
+    private mutating func add(_ clause: String, _ clauseValues: [any DatabaseValueConvertible]) {
+        clauses.append(clause)
+        values += clauseValues
+    }
+
+    /// The page's statement: the event's columns and its deliveries' states, in one statement.
+    /// `leading` comes before the filter's clauses; its values are the caller's `leading` arguments.
+    func pageSQL(order: Bool, leading: String? = nil) -> String {
+        var all = clauses
+        if let leading { all.insert(leading, at: 0) }
+        let whereSQL = all.isEmpty ? "" : "WHERE " + all.joined(separator: " AND ")
+        return """
+            SELECT \(Event.indexedColumns),
+                   (SELECT group_concat(x.state) FROM deliveries x WHERE x.event_id = e.id)
+            FROM events e \(whereSQL)\(order ? " ORDER BY e.id DESC LIMIT ?" : "")
+            """
+    }
+
+    /// The clauses' values after `leading` (bound to clauses that come first), then the limit.
+    func arguments(limit: Int?, leading: StatementArguments = []) -> StatementArguments {
+        var arguments = leading
+        _ = arguments.append(contentsOf: StatementArguments(values))
+        if let limit { _ = arguments.append(contentsOf: [limit]) }
+        return arguments
+    }
+}
