@@ -39,6 +39,12 @@ struct HistoryBuilder {
         var endMillis: Int64
         var buildSeconds: Double
         var bytes: Int64
+        /// How a multiplied database was made (`ScaledHistory`); nil for a replayed one.
+        var method: String? = nil
+        var baseBuildSeconds: Double? = nil
+        /// Seconds of each step of the multiplication.
+        var steps: [String: Double]? = nil
+        var rollupCheck: String? = nil
     }
 
     struct Flow: Sendable {
@@ -58,14 +64,20 @@ struct HistoryBuilder {
              targets: ["reporting-warehouse", "warehouse-sync"], weight: 0.15),
     ]
 
+    /// Ten million events and other multiples of a million above it are made by multiplying the
+    /// replayed million in SQL (`ScaledHistory`): replaying them would take hours.
+    var scaled: ScaledHistory? { ScaledHistory(events: events, directory: directory) }
+
     var path: String {
-        (directory as NSString).appendingPathComponent("patchbay-bench-\(events)-v\(Self.version).sqlite")
+        if let scaled { return scaled.path }
+        return (directory as NSString).appendingPathComponent("patchbay-bench-\(events)-v\(Self.version).sqlite")
     }
 
     var manifestPath: String { path + ".json" }
 
     /// The cached database for this event count, built first if there is none.
     func prepare(rebuild: Bool, report: Report) throws -> Manifest {
+        if let scaled { return try scaled.prepare(rebuild: rebuild, report: report) }
         if !rebuild, BenchFiles.exists(path), let data = FileManager.default.contents(atPath: manifestPath),
            let manifest = try? JSONDecoder().decode(Manifest.self, from: data),
            manifest.version == Self.version, manifest.events == events {
