@@ -54,6 +54,9 @@ public final class Store: Sendable {
         config.readonly = mode == .readOnly
         config.label = "patchbay"
         config.prepareDatabase { db in
+            // Statement journals (every statement that fires a trigger or has ON CONFLICT opens one)
+            // and the sorters of GROUP BY and DISTINCT stay in memory instead of temporary files.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
             if !db.configuration.readonly {
                 // Durable commits: a webhook that was answered 2xx survives power loss.
                 try db.execute(sql: durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF")
