@@ -356,7 +356,7 @@ struct QueueTests {
         let (eventId, deliveries) = try f.ingest(
             "order-7", at: 0, to: [f.erp, f.mail], topic: "orders/paid", payload: #"{"n":7}"#, correlation: "corr-7")
         let claims = try f.claim(at: 10, lease: 30, owner: "hub-1")
-        #expect(claims.count == 2)
+        try #require(claims.count == 2)
         let claim = try #require(claims.first { $0.deliveryId == deliveries[0] })
         #expect(claim.eventId == eventId)
         #expect(claim.connectorId == f.erp)
