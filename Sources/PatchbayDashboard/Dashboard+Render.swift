@@ -96,6 +96,10 @@ extension Dashboard {
             if let s = f.state { notes.append("state=\(s.rawValue)") }
             if let c = f.correlationId { notes.append("correlation=\(c)") }
             if !state.eventCursors.isEmpty { notes.append("page \(state.eventCursors.count + 1)") }
+            // A text search reads the log for a bounded time per page; say where it stopped.
+            if let page = state.eventPage, page.partial, let next = page.nextCursor {
+                notes.append("searched back to event \(next): PgDn searches older")
+            }
         }
         if let group = state.failedGroupFilter, state.screen == .failed {
             notes.append("group \(group.id): \(group.connector) · \(group.signature)")
@@ -297,7 +301,12 @@ extension Dashboard {
         switch state.screen {
         case .failed: return "No failing deliveries."
         case .retryQueue: return "Nothing waiting to retry."
-        case .events: return state.eventPage == nil ? "Loading…" : "No events match."
+        case .events:
+            guard let page = state.eventPage else { return "Loading…" }
+            if page.partial, let next = page.nextCursor {
+                return "No match in the events after #\(next) yet. PgDn searches older ones."
+            }
+            return "No events match."
         case .aging: return "No open invoices as of \(state.agingAsOf)."
         case .invoices: return "No open invoices."
         default: return "Nothing here yet."

@@ -90,6 +90,12 @@ public struct EventPage: Sendable, Equatable {
     /// True when a text search stopped at its time budget (`TextSearchBudget`) before it filled the
     /// page: `events` may be short or empty, and `nextCursor` searches on among older events.
     public var partial = false
+
+    public init(events: [EventSummary], nextCursor: EventID?, partial: Bool = false) {
+        self.events = events
+        self.nextCursor = nextCursor
+        self.partial = partial
+    }
 }
 
 /// One event in full: what the drill-down shows.

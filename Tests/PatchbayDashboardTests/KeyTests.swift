@@ -230,3 +230,31 @@ struct KeyTests {
         #expect(harness.screen(120, 40).text.contains("^["))
     }
 }
+
+/// A text search reads the log for a bounded time per page (`TextSearchBudget`); a page that ran out
+/// of time says how far back it searched and how to go on, instead of claiming nothing matches.
+@Suite("Event history: a text search page cut short by its time budget")
+struct PartialSearchPageTests {
+    @Test func partialPagesSayWhereTheSearchStopped() throws {
+        let harness = try Harness()
+        harness.press(.character("5"))
+        #expect(harness.dashboard.state.screen == .events)
+
+        harness.dashboard.receive(.events(EventPage(events: [], nextCursor: 4_211, partial: true)))
+        var lines = harness.screen(120, 40).lines()
+        #expect(lines.contains { $0.contains("No match in the events after #4211 yet. PgDn searches older ones.") },
+                "\(lines.joined(separator: "\n"))")
+        #expect(lines[lines.count - 2].contains("searched back to event 4211: PgDn searches older"))
+        #expect(!lines.contains { $0.contains("No events match.") })
+
+        // PgDn on the empty partial page asks for the older events.
+        harness.press(.pageDown)
+        #expect(harness.dashboard.state.eventBefore == 4_211)
+
+        // A complete page with nothing in it says so plainly.
+        harness.dashboard.receive(.events(EventPage(events: [], nextCursor: nil, partial: false)))
+        lines = harness.screen(120, 40).lines()
+        #expect(lines.contains { $0.contains("No events match.") })
+        #expect(!lines[lines.count - 2].contains("searched back"))
+    }
+}
