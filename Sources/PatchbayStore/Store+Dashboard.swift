@@ -8,24 +8,35 @@ extension Store {
     {
         let span = ThroughputSpan(window: window, bucket: bucket, now: now)
         let empty = span.starts.map { ThroughputBucket(start: $0) }
-        var series: [ConnectorID: [ThroughputBucket]] = [:]
+        var slots: [ConnectorID: Int] = [:]
+        var series: [[ThroughputBucket]] = []
         try read { db in
+            // The table's rows in primary-key order, added up here: a GROUP BY on (connector, bucket)
+            // sorted every row first (a day in minutes is ~17,000 rows: 12 ms of 13).
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT connector_id, bucket / \(span.rowsPerBucket), sum(received), sum(delivered), sum(failed),
-                       sum(retried), sum(dead)
+                SELECT bucket, connector_id, received, delivered, failed, retried, dead
                 FROM \(span.table) WHERE bucket >= ? AND bucket < ?
-                GROUP BY 1, 2
                 """), arguments: [span.start / span.unit, span.end / span.unit])
             while let row = try rows.next() {
-                let connector: ConnectorID = try row.decode(atIndex: 0)
-                let index = span.index(ofBucket: try row.decode(Int64.self, atIndex: 1))
+                let index = span.index(ofBucket: try row.decode(Int64.self, atIndex: 0) / span.rowsPerBucket)
                 guard empty.indices.contains(index) else { continue }
-                series[connector, default: empty][index] = ThroughputBucket(
-                    start: empty[index].start, received: try row.decode(atIndex: 2), delivered: try row.decode(atIndex: 3),
-                    failed: try row.decode(atIndex: 4), retried: try row.decode(atIndex: 5), dead: try row.decode(atIndex: 6))
+                let connector: ConnectorID = try row.decode(atIndex: 1)
+                let slot: Int
+                if let known = slots[connector] {
+                    slot = known
+                } else {
+                    slot = series.count
+                    slots[connector] = slot
+                    series.append(empty)
+                }
+                series[slot][index].received += try row.decode(Int.self, atIndex: 2)
+                series[slot][index].delivered += try row.decode(Int.self, atIndex: 3)
+                series[slot][index].failed += try row.decode(Int.self, atIndex: 4)
+                series[slot][index].retried += try row.decode(Int.self, atIndex: 5)
+                series[slot][index].dead += try row.decode(Int.self, atIndex: 6)
             }
         }
-        return series
+        return slots.mapValues { series[$0] }
     }
 
     /// Events received since `date` (from the hourly and minute rollups).
