@@ -4,30 +4,43 @@ import PatchbayStore
 
 /// `--explain`: SQLite's plan for the reads whose cost can grow with the log.
 ///
-/// The SQL is copied from `Store+Reads.swift` (the store keeps its statements internal); if the two
-/// drift apart, these plans say nothing about the store, so keep them in step.
+/// The SQL is copied from `Store+Reads.swift` and `Store+Events.swift` (the store keeps its
+/// statements internal); if they drift apart, these plans say nothing about the store, so keep them
+/// in step.
 enum QueryPlans {
     static func print(path: String, parameters p: ReadBenchmark.Parameters, report: Report) throws {
         func eventList(_ whereSQL: String) -> String { "SELECT e.* FROM events e \(whereSQL) ORDER BY e.id DESC LIMIT 51" }
         let queries: [(String, String, StatementArguments)] = [
             ("events, first page", eventList(""), []),
-            ("events, connector", eventList("""
-                WHERE (e.source_id = ? OR EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id AND x.connector_id = ?))
-                """), [p.quickbooks, p.quickbooks]),
-            ("events, state", eventList("""
-                WHERE EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id AND x.state = ?)
-                """), ["discarded"]),
-            ("events, text", eventList("""
-                WHERE (e.payload LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id
-                  AND x.last_error LIKE ? ESCAPE '\\'))
-                """), ["%\(p.rareText)%", "%\(p.rareText)%"]),
+            // Since v3 a connector or failure state drives the read from an index: first the
+            // candidate ids, then the page's rows among them (Store+Events.swift).
+            ("events, connector: its own events", """
+                SELECT id FROM events WHERE source_id = ? AND id < ? ORDER BY id DESC LIMIT 51
+                """, [p.quickbooks, Int64.max]),
+            ("events, connector: events sent to it", """
+                SELECT event_id FROM deliveries INDEXED BY deliveries_by_connector
+                WHERE connector_id = ? AND event_id < ? ORDER BY event_id DESC LIMIT 51
+                """, [p.quickbooks, Int64.max]),
+            ("events, state", """
+                SELECT DISTINCT event_id FROM deliveries INDEXED BY deliveries_failing_by_event
+                WHERE state IN ('retrying', 'dead', 'discarded') AND state = 'discarded' AND event_id < ?
+                ORDER BY event_id DESC LIMIT 51
+                """, [Int64.max]),
+            ("events, the page's rows among the candidates", """
+                SELECT e.*, (SELECT group_concat(x.state) FROM deliveries x WHERE x.event_id = e.id)
+                FROM events e WHERE e.id IN (SELECT value FROM json_each(?))
+                """, ["[3,2,1]"]),
+            // A text search reads one window of ids at a time, within a time budget.
+            ("events, text (one window)", eventList("""
+                WHERE e.id < ? AND e.id >= ? AND (e.payload LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM deliveries x
+                  WHERE x.event_id = e.id AND x.last_error LIKE ? ESCAPE '\\'))
+                """), [Int64.max, 0, "%\(p.rareText)%", "%\(p.rareText)%"]),
             ("events, correlation", eventList("WHERE e.correlation_id = ?"), [p.correlation]),
             ("events, since", eventList("""
                 WHERE e.id >= coalesce((SELECT min(id) FROM (SELECT id FROM events WHERE received_at >= ?
                   ORDER BY received_at LIMIT 1000)), 9223372036854775807)
                   AND e.received_at >= ?
                 """), [0, 0]),
-            ("per event: delivery states", "SELECT state, count(*) FROM deliveries WHERE event_id = ? GROUP BY state", [1]),
             ("failed list", """
                 SELECT d.id, e.topic, c.name FROM deliveries d JOIN events e ON e.id = d.event_id
                 JOIN connectors c ON c.id = d.connector_id
