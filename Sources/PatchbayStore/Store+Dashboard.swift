@@ -41,14 +41,25 @@ extension Store {
 
     /// Events received since `date` (from the hourly and minute rollups).
     public func receivedCount(since date: Date) throws -> Int {
+        try rollupSum(.received, since: date)
+    }
+
+    /// A count column of the throughput rollups.
+    enum RollupColumn: String {
+        case received, rejected
+    }
+
+    /// The sum of a rollup column since a time: whole hours from the hourly table, the minutes before
+    /// the first whole hour from the per-minute one (a day in minutes is ~17,000 rows).
+    func rollupSum(_ column: RollupColumn, since date: Date) throws -> Int {
         let ms = date.millis
         let firstFullHour = (ms + 3_599_999) / 3_600_000
         return try read { db in
             let hours = try Int.fetchOne(
-                db, sql: "SELECT coalesce(sum(received), 0) FROM throughput_hour WHERE bucket >= ?",
+                db, sql: "SELECT coalesce(sum(\(column.rawValue)), 0) FROM throughput_hour WHERE bucket >= ?",
                 arguments: [firstFullHour]) ?? 0
             let minutes = try Int.fetchOne(db, sql: """
-                SELECT coalesce(sum(received), 0) FROM throughput_minute WHERE bucket >= ? AND bucket < ?
+                SELECT coalesce(sum(\(column.rawValue)), 0) FROM throughput_minute WHERE bucket >= ? AND bucket < ?
                 """, arguments: [ms / 60_000, firstFullHour * 60]) ?? 0
             return hours + minutes
         }

@@ -77,20 +77,9 @@ extension Store {
         }
     }
 
-    /// Refused requests since a time, from the rollups: whole hours from the hourly one, the minutes
-    /// before the first whole hour from the per-minute one (a day in minutes is ~17,000 rows).
+    /// Refused requests since a time, from the rollups.
     public func rejectedCount(since: Date) throws -> Int {
-        let ms = since.millis
-        let firstFullHour = (ms + 3_599_999) / 3_600_000
-        return try read { db in
-            let hours = try Int.fetchOne(
-                db, sql: "SELECT coalesce(sum(rejected), 0) FROM throughput_hour WHERE bucket >= ?",
-                arguments: [firstFullHour]) ?? 0
-            let minutes = try Int.fetchOne(db, sql: """
-                SELECT coalesce(sum(rejected), 0) FROM throughput_minute WHERE bucket >= ? AND bucket < ?
-                """, arguments: [ms / 60_000, firstFullHour * 60]) ?? 0
-            return hours + minutes
-        }
+        try rollupSum(.rejected, since: since)
     }
 
     // MARK: Delivery scheduling
