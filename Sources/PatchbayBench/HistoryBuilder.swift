@@ -65,7 +65,8 @@ struct HistoryBuilder {
     ]
 
     /// Ten million events and other multiples of a million above it are made by multiplying the
-    /// replayed million in SQL (`ScaledHistory`): replaying them would take hours.
+    /// replayed million in SQL (`ScaledHistory`): replaying them would take hours. `--rebuild` makes
+    /// the multiplied file again from the cached million (replayed first only if it is missing).
     var scaled: ScaledHistory? { ScaledHistory(events: events, directory: directory) }
 
     var path: String {
