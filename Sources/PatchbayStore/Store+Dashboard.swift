@@ -66,11 +66,43 @@ extension Store {
     }
 
     /// How many failing deliveries a filter selects: what `R` asks the operator to confirm.
+    ///
+    /// Without a time range the answer is already kept, in the same transactions as the changes it
+    /// counts: `delivery_counts` per connector and state, `error_groups` per group. Counting rows
+    /// instead costs as many index entries as there are failures (35 ms for 650,000 at 10 M events).
     public func failingCount(_ filter: FailureFilter) throws -> Int {
         try read { db in
-            let (whereSQL, arguments) = try Self.failingWhere(filter, db: db)
-            return try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries WHERE \(whereSQL)", arguments: arguments) ?? 0
+            if filter.since == nil && filter.until == nil {
+                return try Self.failingCountFromRollups(filter, db: db)
+            }
+            return try Self.failingCountByRows(filter, db: db)
         }
+    }
+
+    /// The same count, row by row: the time-ranged case, and the reference the rollups are tested against.
+    static func failingCountByRows(_ filter: FailureFilter, db: Database) throws -> Int {
+        let (whereSQL, arguments) = try failingWhere(filter, db: db)
+        return try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries WHERE \(whereSQL)", arguments: arguments) ?? 0
+    }
+
+    private static func failingCountFromRollups(_ filter: FailureFilter, db: Database) throws -> Int {
+        let states = filter.effectiveStates
+        if states.isEmpty { return 0 }
+        if let groupId = filter.errorGroupId {
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT connector_id, retrying, dead FROM error_groups WHERE id = ?", arguments: [groupId]) else {
+                throw StoreError.unknownErrorGroup(groupId)
+            }
+            if let connectorId = filter.connectorId, connectorId != row[0] as ConnectorID { return 0 }
+            return (states.contains(.retrying) ? row[1] as Int : 0) + (states.contains(.dead) ? row[2] as Int : 0)
+        }
+        var sql = "SELECT coalesce(sum(n), 0) FROM delivery_counts WHERE state IN (\(databaseQuestionMarks(count: states.count)))"
+        var arguments = StatementArguments(states.map(\.rawValue))
+        if let connectorId = filter.connectorId {
+            sql += " AND connector_id = ?"
+            _ = arguments.append(contentsOf: [connectorId])
+        }
+        return try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0
     }
 }
 
