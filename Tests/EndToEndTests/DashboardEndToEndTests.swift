@@ -50,7 +50,9 @@ struct DashboardEndToEndTests {
         try tmux.send(":")
         try tmux.type("events state=delivered")
         try tmux.send("Enter")
-        try tmux.waitFor { $0.contains("Event history") && $0.contains("state=delivered") }
+        // Wait for the filtered rows themselves (the list's position, "1/N"), not only the filter in
+        // the status line: it shows before the page arrives, and enter on "Loading…" opens nothing.
+        try tmux.waitFor { $0.contains("Event history") && $0.contains("state=delivered") && $0.contains(" 1/") }
         try tmux.send("Enter")
         let detail = try tmux.waitFor { $0.contains("#1 ") && $0.contains("Payload") }
         #expect(detail.contains("#1 "), "\(detail)")
