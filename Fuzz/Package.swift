@@ -24,7 +24,7 @@ import PackageDescription
 func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
     .executableTarget(
         name: name,
-        dependencies: dependencies,
+        dependencies: dependencies + ["FuzzSupport"],
         path: "Targets/\(name)",
         swiftSettings: [.unsafeFlags(["-parse-as-library"])],
         linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
@@ -57,6 +57,8 @@ let package = Package(
             path: "Sources/PatchbayHub"
         ),
         .target(name: "PatchbayText", path: "Sources/PatchbayText"),
+        // The libFuzzer entry point the four targets share.
+        .target(name: "FuzzSupport", path: "Support/FuzzSupport"),
         .target(
             name: "PatchbayConnectors",
             dependencies: [

@@ -6,6 +6,7 @@
 // line within the file (or none); an accepted file has connectors with distinct names, a listen port
 // in range, a body limit of at most 4 MiB and a lease longer than every sink's timeout plus 1 s.
 import Foundation
+import FuzzSupport
 import PatchbayConnectors
 
 private func check(_ condition: Bool, _ message: @autoclosure () -> String) {
@@ -68,24 +69,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
 // MARK: - Entry point
 
-// SwiftPM links an executable target with `--defsym main=FuzzConfig_main`, so this module must define that
-// symbol: it hands over to libFuzzer's driver (LLVMFuzzerRunDriver, in the runtime `-sanitize=fuzzer`
-// links), which parses the usual libFuzzer flags and calls LLVMFuzzerTestOneInput above.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
-
+// The `main` SwiftPM links this executable with (`--defsym main=FuzzConfig_main`): see FuzzSupport.
 @_cdecl("FuzzConfig_main")
 public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-        guard let data else {
-            var empty: UInt8 = 0
-            return fuzz(&empty, 0)
-        }
-        return fuzz(data, size)
-    }
+    runFuzzer(argc, argv)
 }

@@ -9,6 +9,7 @@
 // - `multiline(x)` the same, except that `\n` stays (and nothing else of C0);
 // - both are idempotent, and a clean text (`isClean`) comes back unchanged from `line`.
 import Foundation
+import FuzzSupport
 import PatchbayText
 
 private func check(_ condition: Bool, _ message: @autoclosure () -> String) {
@@ -78,24 +79,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
 // MARK: - Entry point
 
-// SwiftPM links an executable target with `--defsym main=FuzzSafeText_main`, so this module must define that
-// symbol: it hands over to libFuzzer's driver (LLVMFuzzerRunDriver, in the runtime `-sanitize=fuzzer`
-// links), which parses the usual libFuzzer flags and calls LLVMFuzzerTestOneInput above.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
-
+// The `main` SwiftPM links this executable with (`--defsym main=FuzzSafeText_main`): see FuzzSupport.
 @_cdecl("FuzzSafeText_main")
 public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-        guard let data else {
-            var empty: UInt8 = 0
-            return fuzz(&empty, 0)
-        }
-        return fuzz(data, size)
-    }
+    runFuzzer(argc, argv)
 }

@@ -19,6 +19,7 @@
 // most 200 scalars.
 import Crypto
 import Foundation
+import FuzzSupport
 import PatchbayConnectors
 
 // MARK: - Fixed inputs
@@ -291,24 +292,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
 // MARK: - Entry point
 
-// SwiftPM links an executable target with `--defsym main=FuzzWebhookSignature_main`, so this module must define that
-// symbol: it hands over to libFuzzer's driver (LLVMFuzzerRunDriver, in the runtime `-sanitize=fuzzer`
-// links), which parses the usual libFuzzer flags and calls LLVMFuzzerTestOneInput above.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
-
+// The `main` SwiftPM links this executable with (`--defsym main=FuzzWebhookSignature_main`): see FuzzSupport.
 @_cdecl("FuzzWebhookSignature_main")
 public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-        guard let data else {
-            var empty: UInt8 = 0
-            return fuzz(&empty, 0)
-        }
-        return fuzz(data, size)
-    }
+    runFuzzer(argc, argv)
 }
