@@ -68,7 +68,7 @@ extension Store {
         for (index, event) in events.enumerated() {
             try Self.validate(event, index: index)
         }
-        return try write { db in try events.map { try Self.ingest($0, db: db) } }
+        return try write { db in try Self.ingest(events, db: db) }
     }
 
     static func validate(_ event: NewEvent, index: Int) throws {
@@ -87,50 +87,132 @@ extension Store {
         }
     }
 
-    static func ingest(_ event: NewEvent, db: Database) throws -> IngestResult {
-        let received = event.receivedAt.millis
-        let insert = try db.cachedStatement(sql: """
+    /// The most events one INSERT statement carries.
+    static let eventsPerStatement = 256
+
+    private struct SourceKey: Hashable {
+        var source: ConnectorID
+        var key: String
+    }
+
+    /// Set-based: events go in by multi-row INSERTs of 256, 128, … 1 rows (each shape prepared once
+    /// and cached), deliveries by one `INSERT … SELECT` from a JSON argument, and the counters by
+    /// one upsert per row they touch. A statement that inserts many rows keeps its cursors on the
+    /// table and its indices open and positioned; one statement per row reopened and re-sought nine
+    /// of them per delivery, which was most of the cost (docs/BENCHMARKS.md, session 4).
+    static func ingest(_ events: [NewEvent], db: Database) throws -> [IngestResult] {
+        // Connectors are few: checking sources and targets here names the bad one, where a foreign
+        // key failure would only say that one row of a statement was wrong.
+        let known = Set(try ConnectorID.fetchAll(db.cachedStatement(sql: "SELECT id FROM connectors")))
+        for event in events {
+            guard known.contains(event.sourceId) else { throw bad(event, "unknown source connector id \(event.sourceId)") }
+            if let target = event.targets.first(where: { !known.contains($0.connectorId) }) {
+                throw bad(event, "unknown target connector id \(target.connectorId)")
+            }
+        }
+        var inserted: [SourceKey: EventID] = [:]
+        inserted.reserveCapacity(events.count)
+        var start = 0
+        while start < events.count {
+            var size = eventsPerStatement
+            while size > events.count - start { size /= 2 }
+            let chunk = events[start..<(start + size)]
+            try insertEvents(chunk, db: db) { id, source, key in inserted[SourceKey(source: source, key: key)] = id }
+            start += size
+        }
+
+        var rollups = RollupDelta()
+        var deliveries = JSONRows()
+        var accepted: [(index: Int, id: EventID)] = []
+        var results: [IngestResult?] = Array(repeating: nil, count: events.count)
+        var seen = Set<SourceKey>()
+        for (index, event) in events.enumerated() {
+            let key = SourceKey(source: event.sourceId, key: event.idempotencyKey)
+            // The first event with a key is the one stored; a repeat in the same batch is its duplicate.
+            if let id = inserted[key], seen.insert(key).inserted {
+                let received = event.receivedAt.millis
+                rollups.received(source: event.sourceId, at: received)
+                for target in event.targets {
+                    deliveries.row {
+                        $0.add(id)
+                        $0.add(target.connectorId)
+                        $0.add(target.maxAttempts)
+                        $0.add(received)
+                    }
+                    rollups.inserted(connector: target.connectorId, state: .pending)
+                }
+                accepted.append((index, id))
+            } else if let id = inserted[key] {
+                results[index] = .duplicate(id)
+            } else {
+                let existing = try EventID.fetchOne(
+                    db.cachedStatement(sql: "SELECT id FROM events WHERE source_id = ? AND idempotency_key = ?"),
+                    arguments: [event.sourceId, event.idempotencyKey])
+                guard let existing else {
+                    throw StoreError.invalidInput("event '\(event.idempotencyKey.prefix(80))' was neither stored nor found")
+                }
+                results[index] = .duplicate(existing)
+            }
+        }
+        var deliveryIds: [EventID: [ConnectorID: DeliveryID]] = [:]
+        if deliveries.count > 0 {
+            deliveryIds.reserveCapacity(accepted.count)
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                INSERT INTO deliveries(event_id, connector_id, state, max_attempts, next_attempt_at, created_at, updated_at)
+                SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'pending', json_extract(value, '$[2]'),
+                       json_extract(value, '$[3]'), json_extract(value, '$[3]'), json_extract(value, '$[3]')
+                FROM json_each(?)
+                RETURNING id, event_id, connector_id
+                """), arguments: [deliveries.json])
+            while let row = try rows.next() {
+                deliveryIds[row[1], default: [:]][row[2]] = row[0]
+            }
+        }
+        for (index, id) in accepted {
+            let made = deliveryIds[id] ?? [:]
+            results[index] = .accepted(id, deliveries: events[index].targets.compactMap { made[$0.connectorId] })
+        }
+        try rollups.apply(db)
+        return results.map { $0! }
+    }
+
+    private static func bad(_ event: NewEvent, _ what: String) -> StoreError {
+        .invalidInput("event '\(event.idempotencyKey.prefix(80))': \(what)")
+    }
+
+    /// Inserts `chunk` with one statement, skipping keys the source already sent, and reports each
+    /// event stored. On a CHECK failure the statement changed nothing; the events are tried one by
+    /// one to name the bad one.
+    private static func insertEvents(_ chunk: ArraySlice<NewEvent>, db: Database,
+                                     stored: (EventID, ConnectorID, String) -> Void) throws {
+        let statement = try db.cachedStatement(sql: """
             INSERT INTO events(topic, source_id, received_at, occurred_at, correlation_id,
                                idempotency_key, payload, payload_hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "))
             ON CONFLICT(source_id, idempotency_key) DO NOTHING
+            RETURNING id, source_id, idempotency_key
             """)
+        var values: [DatabaseValue] = []
+        values.reserveCapacity(chunk.count * 8)
+        for event in chunk {
+            values += [
+                event.topic.databaseValue, event.sourceId.databaseValue, event.receivedAt.millis.databaseValue,
+                event.occurredAt?.millis.databaseValue ?? .null, event.correlationId?.databaseValue ?? .null,
+                event.idempotencyKey.databaseValue, event.payload.databaseValue, payloadHash(event.payload).databaseValue,
+            ]
+        }
         do {
-            try insert.execute(arguments: [
-                event.topic, event.sourceId, received, event.occurredAt?.millis, event.correlationId,
-                event.idempotencyKey, event.payload, payloadHash(event.payload),
-            ])
+            let rows = try Row.fetchCursor(statement, arguments: StatementArguments(values))
+            while let row = try rows.next() { stored(row[0], row[1], row[2]) }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            if error.message?.contains("json_valid") == true || error.message?.contains("CHECK") == true {
-                throw StoreError.invalidInput("event '\(event.idempotencyKey.prefix(80))': payload is not valid JSON")
-            }
-            if error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
-                throw StoreError.invalidInput("event '\(event.idempotencyKey.prefix(80))': unknown source connector id \(event.sourceId)")
+            if chunk.count > 1 {
+                // One by one, the bad event fails naming itself. The batch fails either way.
+                for index in chunk.indices { try insertEvents(chunk[index...index], db: db) { _, _, _ in } }
+            } else if error.message?.contains("json_valid") == true || error.message?.contains("CHECK") == true {
+                throw bad(chunk[chunk.startIndex], "payload is not valid JSON")
             }
             throw error
         }
-        if db.changesCount == 0 {
-            let existing = try EventID.fetchOne(
-                db, sql: "SELECT id FROM events WHERE source_id = ? AND idempotency_key = ?",
-                arguments: [event.sourceId, event.idempotencyKey])
-            return .duplicate(existing!)
-        }
-        let eventId = db.lastInsertedRowID
-        let deliver = try db.cachedStatement(sql: """
-            INSERT INTO deliveries(event_id, connector_id, state, max_attempts, next_attempt_at, created_at, updated_at)
-            VALUES (?, ?, 'pending', ?, ?, ?, ?)
-            """)
-        var deliveries: [DeliveryID] = []
-        deliveries.reserveCapacity(event.targets.count)
-        for target in event.targets {
-            do {
-                try deliver.execute(arguments: [eventId, target.connectorId, target.maxAttempts, received, received, received])
-            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
-                throw StoreError.invalidInput("event '\(event.idempotencyKey.prefix(80))': unknown target connector id \(target.connectorId)")
-            }
-            deliveries.append(db.lastInsertedRowID)
-        }
-        return .accepted(eventId, deliveries: deliveries)
     }
 
     /// Hex SHA-256 of the payload's UTF-8 bytes.

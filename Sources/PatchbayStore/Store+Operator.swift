@@ -28,6 +28,22 @@ public struct FailureFilter: Sendable, Equatable {
     }
 }
 
+/// What the rollups need to know of a delivery an operator changes.
+struct DeliveryRollupRow {
+    var id: DeliveryID
+    var state: DeliveryState
+    var connector: ConnectorID
+    var signature: String?
+
+    /// From `SELECT id, state, connector_id, error_signature`.
+    init(row: Row) {
+        id = row[0]
+        state = row[1]
+        connector = row[2]
+        signature = row[3]
+    }
+}
+
 /// What an operator's action did, delivery by delivery.
 public struct OperatorResult: Sendable, Equatable {
     public var changed: [DeliveryID] = []
@@ -55,91 +71,136 @@ extension Store {
     /// Requeues every delivery the filter selects, in one transaction.
     public func retry(matching filter: FailureFilter, reason: String? = nil, now: Date = Date()) throws -> OperatorResult {
         try write { db in
-            let ids = try Self.failingIds(filter, db: db)
-            return try Self.retry(ids, reason: reason, db: db, now: now.millis)
+            // The filter reads each row's state, connector and signature already: no second look-up.
+            var (sql, arguments) = try Self.failingWhere(filter, db: db)
+            sql = "SELECT id, state, connector_id, error_signature FROM deliveries WHERE \(sql)"
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments).map(DeliveryRollupRow.init(row:))
+            var result = OperatorResult()
+            var rollups = RollupDelta()
+            for chunk in rows.chunked(into: Self.operatorChunk) {
+                try Self.requeue(Array(chunk), reason: reason, db: db, now: now.millis, rollups: &rollups)
+                result.changed += chunk.map(\.id)
+            }
+            try rollups.apply(db)
+            return result
         }
     }
 
     /// Marks deliveries discarded: they will not be tried again unless an operator retries them.
     public func discard(_ ids: [DeliveryID], reason: String? = nil, now: Date = Date()) throws -> OperatorResult {
         try write { db in
-            try Self.apply(ids, db: db) { id, state in
-                guard state.isDiscardable else {
-                    return "it is \(state.rawValue); only pending, retrying or dead deliveries can be discarded"
+            var result = OperatorResult()
+            var rollups = RollupDelta()
+            let why = reason ?? "discarded by operator"
+            try Self.forEachExisting(ids, db: db) { chunk in
+                var discard: [DeliveryRollupRow] = []
+                for (id, found) in chunk {
+                    guard let row = found else {
+                        result.skipped.append(.init(id: id, reason: "no such delivery"))
+                        continue
+                    }
+                    if row.state.isDiscardable {
+                        discard.append(row)
+                    } else {
+                        result.skipped.append(.init(id: row.id, reason: "it is \(row.state.rawValue); only pending, retrying or dead deliveries can be discarded"))
+                    }
                 }
+                guard !discard.isEmpty else { return }
+                try Self.setState(of: discard, to: .discarded, actor: .operator_, reason: why, db: db, now: now.millis)
                 try db.cachedStatement(sql: """
-                    UPDATE deliveries SET state = 'discarded', next_attempt_at = NULL, updated_at = ? WHERE id = ?
-                    """).execute(arguments: [now.millis, id])
-                try Self.recordTransition(db, delivery: id, at: now.millis, from: state.rawValue, to: .discarded,
-                                     actor: .operator_, reason: reason ?? "discarded by operator")
-                return nil
+                    UPDATE deliveries SET state = 'discarded', next_attempt_at = NULL, updated_at = ?
+                    WHERE id IN (SELECT value FROM json_each(?))
+                    """).execute(arguments: [now.millis, JSONRows.ids(discard.map(\.id))])
+                for row in discard {
+                    rollups.moved(connector: row.connector, from: row.state, to: .discarded, at: now.millis,
+                                  oldSignature: row.signature, newSignature: row.signature)
+                }
+                result.changed += discard.map(\.id)
             }
+            try rollups.apply(db)
+            return result
         }
     }
 
-    /// Set-based in chunks: one read of the states, one UPDATE and one multi-row INSERT of
-    /// transitions per 400 deliveries, so requeueing 100,000 dead deliveries is a few hundred
-    /// statements, not 300,000.
+    /// How many deliveries an operator action reads and changes per statement.
+    static let operatorChunk = 10_000
+
+    /// Set-based in chunks: one read of the states, one UPDATE and one `INSERT … SELECT` of
+    /// transitions per chunk, each a cached statement with the ids as one JSON argument, so
+    /// requeueing 100,000 dead deliveries is a few dozen statements, not 300,000.
     static func retry(_ ids: [DeliveryID], reason: String?, db: Database, now: Int64) throws -> OperatorResult {
         var result = OperatorResult()
-        var seen = Set<DeliveryID>()
-        let unique = ids.filter { seen.insert($0).inserted }
-        let why = reason ?? "requeued by operator"
-        for chunk in unique.chunked(into: 400) {
-            var states: [DeliveryID: DeliveryState] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT id, state FROM deliveries WHERE id IN (\(databaseQuestionMarks(count: chunk.count)))
-                """, arguments: StatementArguments(Array(chunk))) {
-                states[row[0]] = DeliveryState(rawValue: row[1])
-            }
-            var requeue: [(DeliveryID, DeliveryState)] = []
-            for id in chunk {
-                guard let state = states[id] else {
+        var rollups = RollupDelta()
+        try forEachExisting(ids, db: db) { chunk in
+            var movable: [DeliveryRollupRow] = []
+            for (id, found) in chunk {
+                guard let row = found else {
                     result.skipped.append(.init(id: id, reason: "no such delivery"))
                     continue
                 }
-                guard state.isRequeueable else {
-                    result.skipped.append(.init(id: id, reason: "it is \(state.rawValue); only retrying, dead or discarded deliveries can be retried"))
-                    continue
+                if row.state.isRequeueable {
+                    movable.append(row)
+                } else {
+                    result.skipped.append(.init(id: row.id, reason: "it is \(row.state.rawValue); only retrying, dead or discarded deliveries can be retried"))
                 }
-                requeue.append((id, state))
             }
-            guard !requeue.isEmpty else { continue }
-            try db.execute(sql: """
-                UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
-                WHERE id IN (\(databaseQuestionMarks(count: requeue.count)))
-                """, arguments: [now, now] + StatementArguments(requeue.map(\.0)))
-            var values: [any DatabaseValueConvertible] = []
-            values.reserveCapacity(requeue.count * 4)
-            for (id, state) in requeue { values += [id, now, state.rawValue, why] }
-            try db.execute(sql: """
-                INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason)
-                VALUES \(Array(repeating: "(?, ?, ?, 'pending', 'operator', ?)", count: requeue.count).joined(separator: ", "))
-                """, arguments: StatementArguments(values))
-            result.changed += requeue.map(\.0)
+            guard !movable.isEmpty else { return }
+            try requeue(movable, reason: reason, db: db, now: now, rollups: &rollups)
+            result.changed += movable.map(\.id)
         }
+        try rollups.apply(db)
         return result
     }
 
-    /// Runs `change` on each existing delivery; `change` returns why it skipped one, or nil.
-    private static func apply(
-        _ ids: [DeliveryID], db: Database, change: (DeliveryID, DeliveryState) throws -> String?
-    ) throws -> OperatorResult {
-        var result = OperatorResult()
-        let stateOf = try db.cachedStatement(sql: "SELECT state FROM deliveries WHERE id = ?")
-        var seen = Set<DeliveryID>()
-        for id in ids where seen.insert(id).inserted {
-            guard let state = try DeliveryState.fetchOne(stateOf, arguments: [id]) else {
-                result.skipped.append(.init(id: id, reason: "no such delivery"))
-                continue
-            }
-            if let why = try change(id, state) {
-                result.skipped.append(.init(id: id, reason: why))
-            } else {
-                result.changed.append(id)
+    /// Moves requeueable deliveries to pending, due now, with a fresh set of attempts.
+    private static func requeue(_ rows: [DeliveryRollupRow], reason: String?, db: Database, now: Int64,
+                                rollups: inout RollupDelta) throws {
+        try setState(of: rows, to: .pending, actor: .operator_, reason: reason ?? "requeued by operator", db: db, now: now)
+        try db.cachedStatement(sql: """
+            UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+            WHERE id IN (SELECT value FROM json_each(?))
+            """).execute(arguments: [now, now, JSONRows.ids(rows.map(\.id))])
+        for row in rows {
+            rollups.moved(connector: row.connector, from: row.state, to: .pending, at: now,
+                          oldSignature: row.signature, newSignature: row.signature)
+        }
+    }
+
+    /// Records the transitions of `rows` (each from its current state) to `state`, one statement.
+    private static func setState(of rows: [DeliveryRollupRow], to state: DeliveryState, actor: Actor, reason: String,
+                                 db: Database, now: Int64) throws {
+        var values = JSONRows()
+        for row in rows {
+            values.row {
+                $0.add(row.id)
+                $0.add(row.state.rawValue)
             }
         }
-        return result
+        try db.cachedStatement(sql: """
+            INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason)
+            SELECT json_extract(value, '$[0]'), ?, json_extract(value, '$[1]'), ?, ?, ?
+            FROM json_each(?)
+            """).execute(arguments: [now, state, actor, reason, values.json])
+    }
+
+    /// Reads the named deliveries in chunks, each once, and hands `body` each id in the order given
+    /// with its row (nil for an id with no delivery).
+    private static func forEachExisting(
+        _ ids: [DeliveryID], db: Database, _ body: ([(DeliveryID, DeliveryRollupRow?)]) throws -> Void
+    ) throws {
+        var seen = Set<DeliveryID>()
+        let unique = ids.filter { seen.insert($0).inserted }
+        let read = try db.cachedStatement(sql: """
+            SELECT id, state, connector_id, error_signature FROM deliveries WHERE id IN (SELECT value FROM json_each(?))
+            """)
+        for chunk in unique.chunked(into: operatorChunk) {
+            var byId: [DeliveryID: DeliveryRollupRow] = [:]
+            for row in try Row.fetchAll(read, arguments: [JSONRows.ids(chunk)]) {
+                let found = DeliveryRollupRow(row: row)
+                byId[found.id] = found
+            }
+            try body(chunk.map { ($0, byId[$0]) })
+        }
     }
 
     /// Ids of the failing deliveries a filter selects, through the partial indices on failures.

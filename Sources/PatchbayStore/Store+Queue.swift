@@ -88,61 +88,57 @@ extension Store {
             // Per connector, through the (connector_id, next_attempt_at) index: the cost is bounded by
             // `limit` times the number of connectors, never by the backlog of a paused connector.
             let due = try db.cachedStatement(sql: """
-                SELECT id, next_attempt_at, state FROM deliveries
+                SELECT id, next_attempt_at, state, error_signature FROM deliveries
                 WHERE connector_id = ? AND state IN ('pending', 'retrying') AND next_attempt_at <= ?
                 ORDER BY next_attempt_at LIMIT ?
                 """)
-            var candidates: [(id: DeliveryID, dueAt: Int64, state: String)] = []
-            for id in connectorIds {
-                let rows = try Row.fetchAll(due, arguments: [id, nowMs, limit])
-                candidates += rows.map { ($0[0], $0[1], $0[2]) }
+            var candidates: [(id: DeliveryID, dueAt: Int64, state: DeliveryState, connector: ConnectorID, signature: String?)] = []
+            for connector in connectorIds {
+                let rows = try Row.fetchAll(due, arguments: [connector, nowMs, limit])
+                candidates += rows.map { ($0[0], $0[1], $0[2], connector, $0[3]) }
             }
             candidates.sort { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
-            let picked = Array(candidates.prefix(limit))
+            let picked = candidates.prefix(limit)
             guard !picked.isEmpty else { return [] }
             let expires = nowMs + Int64(lease * 1000)
-            // Set-based: one UPDATE, one multi-row INSERT of transitions and one read of the
-            // events per chunk, instead of three statements per delivery. Tokens are a random base
-            // plus the delivery id: unique per claim, unguessable across claims.
+            // Set-based, with the ids as one JSON argument: the transitions, the UPDATE and the read
+            // of the events are three cached statements whatever the batch size. Tokens are a random
+            // base plus the delivery id: unique per claim, unguessable across claims.
             let base = Int64.random(in: 1...(Int64.max / 2))
-            var claims: [Claim] = []
-            claims.reserveCapacity(picked.count)
-            for chunk in picked.chunked(into: 400) {
-                let ids = chunk.map(\.id)
-                let marks = databaseQuestionMarks(count: ids.count)
-                try db.execute(sql: """
-                    UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, lease_owner = ?,
-                      lease_token = ? + id, lease_expires_at = ?, next_attempt_at = NULL, updated_at = ?
-                    WHERE id IN (\(marks)) AND state IN ('pending', 'retrying')
-                    """, arguments: StatementArguments([owner, base, expires, nowMs] as [any DatabaseValueConvertible])
-                        + StatementArguments(ids))
-                var values: [any DatabaseValueConvertible] = []
-                values.reserveCapacity(ids.count * 5)
-                let reason = "claimed by \(owner)"
-                for candidate in chunk {
-                    values += [candidate.id, nowMs, candidate.state, DeliveryState.inFlight.rawValue, reason]
-                }
-                try db.execute(sql: """
-                    INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason)
-                    VALUES \(Array(repeating: "(?, ?, ?, ?, 'worker', ?)", count: chunk.count).joined(separator: ", "))
-                    """, arguments: StatementArguments(values))
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT d.id, d.event_id, d.connector_id, d.attempts, d.max_attempts, d.lease_token,
-                           e.topic, e.payload, e.correlation_id
-                    FROM deliveries d JOIN events e ON e.id = d.event_id
-                    WHERE d.id IN (\(marks)) AND d.state = 'in_flight' AND d.lease_owner = ? AND d.lease_expires_at = ?
-                    """, arguments: StatementArguments(ids) + [owner, expires])
-                var byId: [DeliveryID: Claim] = [:]
-                for row in rows {
-                    let id: DeliveryID = row[0]
-                    byId[id] = Claim(
-                        deliveryId: id, eventId: row[1], connectorId: row[2], attempt: row[3], maxAttempts: row[4],
-                        leaseToken: row[5], leaseExpiresAt: expires, topic: row[6], payload: row[7],
-                        correlationId: row[8], idempotencyKey: "patchbay-delivery-\(id)")
-                }
-                claims += ids.compactMap { byId[$0] }
+            let ids = JSONRows.ids(picked.map(\.id))
+            try db.cachedStatement(sql: """
+                INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason)
+                SELECT id, ?, state, 'in_flight', 'worker', ? FROM deliveries
+                WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('pending', 'retrying')
+                """).execute(arguments: [nowMs, "claimed by \(owner)", ids])
+            try db.cachedStatement(sql: """
+                UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, lease_owner = ?,
+                  lease_token = ? + id, lease_expires_at = ?, next_attempt_at = NULL, updated_at = ?
+                WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('pending', 'retrying')
+                """).execute(arguments: [owner, base, expires, nowMs, ids])
+            var rollups = RollupDelta()
+            for candidate in picked {
+                rollups.moved(connector: candidate.connector, from: candidate.state, to: .inFlight, at: nowMs,
+                              oldSignature: candidate.signature, newSignature: candidate.signature)
             }
-            return claims
+            try rollups.apply(db)
+            var byId: [DeliveryID: Claim] = [:]
+            byId.reserveCapacity(picked.count)
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT d.id, d.event_id, d.connector_id, d.attempts, d.max_attempts, d.lease_token,
+                       e.topic, e.payload, e.correlation_id
+                FROM deliveries d JOIN events e ON e.id = d.event_id
+                WHERE d.id IN (SELECT value FROM json_each(?)) AND d.state = 'in_flight'
+                  AND d.lease_owner = ? AND d.lease_expires_at = ?
+                """), arguments: [ids, owner, expires])
+            while let row = try rows.next() {
+                let id: DeliveryID = row[0]
+                byId[id] = Claim(
+                    deliveryId: id, eventId: row[1], connectorId: row[2], attempt: row[3], maxAttempts: row[4],
+                    leaseToken: row[5], leaseExpiresAt: expires, topic: row[6], payload: row[7],
+                    correlationId: row[8], idempotencyKey: "patchbay-delivery-\(id)")
+            }
+            return picked.compactMap { byId[$0.id] }
         }
     }
 
@@ -153,34 +149,30 @@ extension Store {
 
     /// Records many outcomes in one transaction; each is checked against its own lease.
     ///
-    /// Set-based: the leases are checked with one read, attempts and transitions are multi-row
-    /// inserts, successes are one UPDATE per status code, and each connector's health is updated
-    /// once per batch. Failures (rarer, each with its own error and due time) are one UPDATE each.
+    /// Set-based: the leases are checked with one read, attempts and transitions are one
+    /// `INSERT … SELECT` each from a JSON argument, successes are one UPDATE per status code, and
+    /// each connector's health is updated once per batch. Failures (rarer, each with its own error
+    /// and due time) are one UPDATE each.
     public func record(_ outcomes: [DeliveryOutcome], now: Date = Date()) throws -> [OutcomeRecord] {
         guard !outcomes.isEmpty else { return [] }
-        return try write { db in
-            let nowMs = now.millis
-            var results: [OutcomeRecord] = []
-            results.reserveCapacity(outcomes.count)
-            for chunk in outcomes.chunked(into: 400) {
-                results += try Self.recordChunk(Array(chunk), db: db, now: nowMs)
-            }
-            return results
-        }
+        return try write { db in try Self.record(outcomes, db: db, now: now.millis) }
     }
 
-    private static func recordChunk(_ outcomes: [DeliveryOutcome], db: Database, now: Int64) throws -> [OutcomeRecord] {
-        let ids = outcomes.map(\.deliveryId)
-        var held: [DeliveryID: (token: Int64, attempts: Int, maxAttempts: Int, connector: ConnectorID)] = [:]
-        for row in try Row.fetchAll(db, sql: """
-            SELECT id, lease_token, attempts, max_attempts, connector_id FROM deliveries
-            WHERE id IN (\(databaseQuestionMarks(count: ids.count))) AND state = 'in_flight' AND lease_expires_at >= ?
-            """, arguments: StatementArguments(ids) + [now]) {
-            held[row[0]] = (row[1], row[2], row[3], row[4])
+    private static func record(_ outcomes: [DeliveryOutcome], db: Database, now: Int64) throws -> [OutcomeRecord] {
+        var held: [DeliveryID: (token: Int64, attempts: Int, maxAttempts: Int, connector: ConnectorID, signature: String?)] = [:]
+        held.reserveCapacity(outcomes.count)
+        let leases = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT id, lease_token, attempts, max_attempts, connector_id, error_signature FROM deliveries
+            WHERE id IN (SELECT value FROM json_each(?)) AND state = 'in_flight' AND lease_expires_at >= ?
+            """), arguments: [JSONRows.ids(outcomes.map(\.deliveryId)), now])
+        while let row = try leases.next() {
+            held[row[0]] = (row[1], row[2], row[3], row[4], row[5])
         }
         var results: [OutcomeRecord] = []
-        var attemptValues: [any DatabaseValueConvertible] = []
-        var transitionValues: [any DatabaseValueConvertible] = []
+        results.reserveCapacity(outcomes.count)
+        var attempts = JSONRows()
+        var transitions = JSONRows()
+        var rollups = RollupDelta()
         var deliveredByStatus: [Int?: [DeliveryID]] = [:]
         var succeeded: Set<ConnectorID> = []
         var failed: [ConnectorID: String] = [:]
@@ -199,19 +191,35 @@ extension Store {
             }
             let (newState, nextAttemptAt, reason) = transition(for: outcome, attempts: lease.attempts,
                                                                maxAttempts: lease.maxAttempts, now: now)
-            attemptValues += [outcome.deliveryId, lease.attempts, outcome.startedAt.millis, max(0, outcome.durationMs),
-                              (newState == .delivered ? AttemptOutcome.success : AttemptOutcome.failure).rawValue,
-                              outcome.statusCode, outcome.error, outcome.responseExcerpt]
-            transitionValues += [outcome.deliveryId, now, DeliveryState.inFlight.rawValue, newState.rawValue, reason]
+            attempts.row {
+                $0.add(outcome.deliveryId)
+                $0.add(lease.attempts)
+                $0.add(outcome.startedAt.millis)
+                $0.add(max(0, outcome.durationMs))
+                $0.add((newState == .delivered ? AttemptOutcome.success : AttemptOutcome.failure).rawValue)
+                $0.add(outcome.statusCode)
+                $0.add(outcome.error)
+                $0.add(outcome.responseExcerpt)
+            }
+            transitions.row {
+                $0.add(outcome.deliveryId)
+                $0.add(newState.rawValue)
+                $0.add(reason)
+            }
             if newState == .delivered {
                 deliveredByStatus[outcome.statusCode, default: []].append(outcome.deliveryId)
                 succeeded.insert(lease.connector)
+                rollups.moved(connector: lease.connector, from: .inFlight, to: .delivered, at: now,
+                              oldSignature: lease.signature, newSignature: lease.signature)
             } else {
                 let error = outcome.error ?? "failed"
+                let signature = outcome.errorSignature ?? error
                 try updateFailure.execute(arguments: [
-                    newState, nextAttemptAt, error, outcome.statusCode, outcome.errorSignature ?? error, now,
-                    outcome.deliveryId,
+                    newState, nextAttemptAt, error, outcome.statusCode, signature, now, outcome.deliveryId,
                 ])
+                rollups.moved(connector: lease.connector, from: .inFlight, to: newState, at: now,
+                              oldSignature: lease.signature, newSignature: signature, error: error,
+                              status: outcome.statusCode)
                 failed[lease.connector] = error
             }
             if let pause = outcome.pauseConnectorReason {
@@ -220,36 +228,42 @@ extension Store {
             }
             results.append(.recorded(newState))
         }
+        let markDelivered = try db.cachedStatement(sql: """
+            UPDATE deliveries SET state = 'delivered', lease_owner = NULL, lease_token = NULL,
+              lease_expires_at = NULL, last_status = ?, updated_at = ?
+            WHERE id IN (SELECT value FROM json_each(?))
+            """)
         for (status, delivered) in deliveredByStatus {
-            try db.execute(sql: """
-                UPDATE deliveries SET state = 'delivered', lease_owner = NULL, lease_token = NULL,
-                  lease_expires_at = NULL, last_status = ?, updated_at = ?
-                WHERE id IN (\(databaseQuestionMarks(count: delivered.count)))
-                """, arguments: [status, now] + StatementArguments(delivered))
+            try markDelivered.execute(arguments: [status, now, JSONRows.ids(delivered)])
         }
-        let count = attemptValues.count / 8
-        if count > 0 {
-            try db.execute(sql: """
+        if attempts.count > 0 {
+            try db.cachedStatement(sql: """
                 INSERT INTO attempts(delivery_id, number, started_at, duration_ms, outcome, status_code, error, response_excerpt)
-                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: count).joined(separator: ", "))
-                """, arguments: StatementArguments(attemptValues))
-            try db.execute(sql: """
+                SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+                       json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'),
+                       json_extract(value, '$[6]'), json_extract(value, '$[7]')
+                FROM json_each(?)
+                """).execute(arguments: [attempts.json])
+            try db.cachedStatement(sql: """
                 INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason)
-                VALUES \(Array(repeating: "(?, ?, ?, ?, 'worker', ?)", count: count).joined(separator: ", "))
-                """, arguments: StatementArguments(transitionValues))
+                SELECT json_extract(value, '$[0]'), ?, 'in_flight', json_extract(value, '$[1]'), 'worker',
+                       json_extract(value, '$[2]')
+                FROM json_each(?)
+                """).execute(arguments: [now, transitions.json])
         }
+        try rollups.apply(db)
         // Health once per connector per batch. Failing with a recent success is degraded; failing
         // with none in ten minutes is failing; a success in the batch makes it healthy.
         for connector in succeeded {
-            try db.execute(sql: "UPDATE connectors SET last_success_at = ?, health = 'healthy' WHERE id = ?",
-                           arguments: [now, connector])
+            try db.cachedStatement(sql: "UPDATE connectors SET last_success_at = ?, health = 'healthy' WHERE id = ?")
+                .execute(arguments: [now, connector])
         }
         for (connector, error) in failed {
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE connectors SET last_error_at = ?, last_error = ?,
                   health = CASE WHEN last_success_at >= ? THEN 'degraded' ELSE 'failing' END
                 WHERE id = ?
-                """, arguments: [now, error, now - 600_000, connector])
+                """).execute(arguments: [now, error, now - 600_000, connector])
         }
         return results
     }
@@ -289,10 +303,14 @@ extension Store {
         try write { db in
             let nowMs = now.millis
             let rows = try Row.fetchAll(db, sql: """
-                SELECT id, attempts, max_attempts, lease_owner, lease_expires_at, updated_at FROM deliveries
+                SELECT id, attempts, max_attempts, lease_owner, lease_expires_at, updated_at, connector_id,
+                       error_signature
+                FROM deliveries
                 WHERE state = 'in_flight' AND lease_expires_at < ?
                 ORDER BY lease_expires_at LIMIT ?
                 """, arguments: [nowMs, limit])
+            var rollups = RollupDelta()
+            let signature = "lease expired without an outcome"
             for row in rows {
                 let id: DeliveryID = row[0]
                 let attempts: Int = row[1]
@@ -309,14 +327,17 @@ extension Store {
                 try db.execute(sql: """
                     UPDATE deliveries SET state = ?, next_attempt_at = ?, lease_owner = NULL, lease_token = NULL,
                       lease_expires_at = NULL, last_error = ?, last_status = NULL,
-                      error_signature = 'lease expired without an outcome', updated_at = ?
+                      error_signature = ?, updated_at = ?
                     WHERE id = ?
-                    """, arguments: [newState, newState == .retrying ? nowMs : nil, error, nowMs, id])
+                    """, arguments: [newState, newState == .retrying ? nowMs : nil, error, signature, nowMs, id])
+                rollups.moved(connector: row[6], from: .inFlight, to: newState, at: nowMs, oldSignature: row[7],
+                              newSignature: signature, error: error, status: nil)
                 try Self.recordTransition(
                     db, delivery: id, at: nowMs, from: DeliveryState.inFlight.rawValue, to: newState,
                     actor: .system,
                     reason: newState == .dead ? "\(error); no attempt left" : "\(error); due again now")
             }
+            try rollups.apply(db)
             return rows.map { $0[0] }
         }
     }

@@ -125,9 +125,13 @@ struct ThroughputSpan {
     init(window: TimeInterval, bucket: TimeInterval, now: Date) {
         bucketMs = max(60_000, Int64(bucket * 1000) / 60_000 * 60_000)
         let windowMs = max(bucketMs, Int64(window * 1000))
-        let useHours = bucketMs % 3_600_000 == 0
-        table = useHours ? "throughput_hour" : "throughput_minute"
-        unit = useHours ? 3_600_000 : 60_000
+        // The coarsest rollup whose rows make whole buckets: a day in 15-minute bars reads 96
+        // quarter rows per connector instead of 1,440 minute rows.
+        (table, unit) = switch bucketMs {
+        case let ms where ms % 3_600_000 == 0: ("throughput_hour", 3_600_000)
+        case let ms where ms % 900_000 == 0: ("throughput_quarter", 900_000)
+        default: ("throughput_minute", 60_000)
+        }
         end = (now.millis / bucketMs + 1) * bucketMs
         start = end - (windowMs + bucketMs - 1) / bucketMs * bucketMs
     }

@@ -124,6 +124,16 @@ struct ReadsTests {
             ThroughputBucket(start: T.t0Millis, received: 2, delivered: 1, failed: 1, retried: 1),
             ThroughputBucket(start: T.ms(300), delivered: 1, failed: 2, retried: 2, dead: 1),
         ])
+        // Quarter-hour buckets read the quarter table; a half hour is two of its rows. They equal
+        // the minutes summed fifteen or thirty at a time.
+        for bucket in [900.0, 1800.0] {
+            let quarters = try f.store.throughput(window: 3600, bucket: bucket, now: T.at(3599))
+            let perMinute = Int(bucket) / 60
+            #expect(quarters.count == 3600 / Int(bucket))
+            #expect(quarters.map { [$0.received, $0.delivered, $0.failed, $0.retried, $0.dead] }
+                    == stride(from: 0, to: 60, by: perMinute).map { total(Array(minutes[$0..<($0 + perMinute)])) })
+        }
+        #expect(total(try f.store.throughput(window: 3600, bucket: 900, now: T.at(3599))) == total([hour]))
         // Two-hour buckets read the hour table, aligned to multiples of two hours since 1970.
         let twoHours = try f.store.throughput(window: 4 * 3600, bucket: 7200, now: T.at(540))
         #expect(twoHours.allSatisfy { $0.start % 7_200_000 == 0 })
