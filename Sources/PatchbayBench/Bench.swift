@@ -18,7 +18,9 @@ struct Bench {
         let directory = options.directory
         for suite in options.suites.sorted(by: { Self.order.firstIndex(of: $0)! < Self.order.firstIndex(of: $1)! }) {
             switch suite {
-            case .raw: try RawSQLiteBenchmark(directory: directory).run(&report)
+            case .raw:
+                try RawSQLiteBenchmark(directory: directory).run(&report)
+                try RawSQLiteBenchmark(directory: directory).schemaCeiling(&report)
             case .ingest: try IngestBenchmark(directory: directory).run(&report)
             case .claim: try ClaimBenchmark(directory: directory).run(&report)
             case .retry: try OperatorRetryBenchmark(directory: directory).run(&report)
