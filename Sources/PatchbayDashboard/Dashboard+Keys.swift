@@ -168,6 +168,12 @@ extension Dashboard {
             return
         }
         state.lists[state.listKey, default: ListState()].move(by: delta, count: count)
+        // The failed list loads a page at a time: reaching its last loaded row loads one more.
+        if delta > 0, state.listKey == "failed.rows", state.failures.count >= state.failedLimit,
+           state.list("failed.rows").selected >= state.failures.count - 1 {
+            state.failedLimit += DashboardState.failedPage
+            reload()
+        }
     }
 
     private func moveColumn(_ delta: Int, rows: RowSet?) {

@@ -76,7 +76,8 @@ public final class Dashboard {
             executor.submit { Self.load { .groups(try reader.groups(connector: connector)) } }
             if !state.failedGrouped || state.failedGroupFilter != nil {
                 let filter = failureFilter()
-                executor.submit { Self.load { .failures(try reader.failures(filter, limit: 1000)) } }
+                let limit = state.failedLimit
+                executor.submit { Self.load { .failures(try reader.failures(filter, limit: limit)) } }
             }
         case .retryQueue:
             executor.submit { Self.load { .retries(try reader.retries(limit: 1000)) } }

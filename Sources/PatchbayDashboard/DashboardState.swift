@@ -92,10 +92,18 @@ public struct DashboardState: Sendable {
     public var connectorStatuses: [ConnectorStatus] = []
     public var connectorSeries: [ConnectorID: [ThroughputBucket]] = [:]
     public var failures: [FailedDelivery] = []
+    /// How many failed deliveries the list loads: a page, and a page more each time the selection
+    /// reaches the end of what is loaded (a reload reads one page while nobody scrolls).
+    public var failedLimit = DashboardState.failedPage
+    public static let failedPage = 200
     public var groups: [ErrorGroup] = []
     public var failedGrouped = true
-    public var failedGroupFilter: ErrorGroup?
-    public var failedConnector: ConnectorID?
+    public var failedGroupFilter: ErrorGroup? {
+        didSet { if oldValue?.id != failedGroupFilter?.id { failedLimit = Self.failedPage } }
+    }
+    public var failedConnector: ConnectorID? {
+        didSet { if oldValue != failedConnector { failedLimit = Self.failedPage } }
+    }
     public var retryRows: [FailedDelivery] = []
     public var eventFilter = EventFilter()
     public var eventPage: EventPage?

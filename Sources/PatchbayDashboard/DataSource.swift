@@ -96,7 +96,7 @@ extension Store: DashboardReading, DashboardActing {
             byConnector: try throughputByConnector(window: window.seconds, bucket: window.bucket, now: now),
             groups: try errorGroups(limit: 50),
             retryQueue: try retryQueue(limit: 50),
-            aging: try aging(asOf: now.isoDay),
+            aging: try agingCached(asOf: now.isoDay),
             refusedToday: try rejectedCount(since: midnight))
     }
 
@@ -123,7 +123,7 @@ extension Store: DashboardReading, DashboardActing {
     public func event(_ id: EventID) throws -> EventDetail? { try eventDetail(id) }
 
     public func agingReport(asOf: String, by: AgingBasis) throws -> [CurrencyAging] {
-        try aging(asOf: asOf, by: by)
+        try agingCached(asOf: asOf, by: by)
     }
 
     public func customerInvoices(customer: String, currency: String) throws -> [Invoice] {

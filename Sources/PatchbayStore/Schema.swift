@@ -373,6 +373,9 @@ enum Schema {
     /// - `throughput_quarter`: the dashboard's 24-hour chart is drawn in 15-minute bars, and summing
     ///   1,440 minutes per connector for it cost 9–14 ms at 10 M events. Batched, the extra counter
     ///   costs one upsert per connector and quarter per write. Filled from the minutes on file.
+    /// - `invoices_version` in settings, moved by triggers on any change to `invoices`: the dashboard
+    ///   refreshes on every write to the file, and invoices change only when an import runs, so it
+    ///   keeps the aging report until this moves (`Store.agingCached`).
     private static func v4(_ db: Database) throws {
         try db.execute(sql: """
             DROP TRIGGER events_count_received;
@@ -396,6 +399,17 @@ enum Schema {
               SELECT bucket / 15, connector_id, sum(received), sum(delivered), sum(failed), sum(retried), sum(dead),
                      sum(rejected)
               FROM throughput_minute GROUP BY 1, 2;
+
+            INSERT INTO settings(key, value) VALUES ('invoices_version', '0') ON CONFLICT(key) DO NOTHING;
+            CREATE TRIGGER invoices_version_insert AFTER INSERT ON invoices BEGIN
+              UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'invoices_version';
+            END;
+            CREATE TRIGGER invoices_version_update AFTER UPDATE ON invoices BEGIN
+              UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'invoices_version';
+            END;
+            CREATE TRIGGER invoices_version_delete AFTER DELETE ON invoices BEGIN
+              UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'invoices_version';
+            END;
 
             DROP TRIGGER rejections_count;
             CREATE TRIGGER rejections_count AFTER INSERT ON rejections WHEN NEW.connector_id IS NOT NULL BEGIN

@@ -515,3 +515,34 @@ private struct CurrencyAgingBuilder {
                              count: count, customers: sorted)
     }
 }
+
+/// An aging report and the invoices and day it was computed for.
+struct AgingCacheEntry: Sendable {
+    var invoicesVersion: String
+    var asOf: String
+    var basis: AgingBasis
+    var report: [CurrencyAging]
+}
+
+extension Store {
+    /// The aging report, computed again only when an invoice changed (`invoices_version`, moved by
+    /// triggers on the table) or another day or basis is asked for. The dashboard redraws on every
+    /// write to the file, and invoices change only when an import runs.
+    ///
+    /// The version is read before the report, so a report is never kept under a version older
+    /// than its data: at worst it is computed once more.
+    public func agingCached(asOf: String, by basis: AgingBasis = .due) throws -> [CurrencyAging] {
+        let version = try read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM settings WHERE key = 'invoices_version'"))
+        }
+        if let version, let entry = agingCache.withLock({ $0 }),
+           entry.invoicesVersion == version, entry.asOf == asOf, entry.basis == basis {
+            return entry.report
+        }
+        let report = try aging(asOf: asOf, by: basis)
+        if let version {
+            agingCache.withLock { $0 = AgingCacheEntry(invoicesVersion: version, asOf: asOf, basis: basis, report: report) }
+        }
+        return report
+    }
+}

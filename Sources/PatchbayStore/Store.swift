@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The one value that owns a Patchbay database.
 ///
@@ -20,6 +21,8 @@ public final class Store: Sendable {
     public let path: String
     public let isReadOnly: Bool
     let writer: DatabasePool
+    /// The last aging report `agingCached` computed, with what it was computed for.
+    let agingCache = Mutex<AgingCacheEntry?>(nil)
 
     /// The database's home currency (set at `init`), used when an import names no currency.
     public let homeCurrency: String

@@ -65,6 +65,39 @@ struct KeyTests {
         #expect(harness.dashboard.state.toast?.message.hasPrefix("Requeued 2 deliveries") == true)
     }
 
+    @Test("the failed list loads 200 rows, and a page more each time the selection reaches the end")
+    func failedListPages() throws {
+        let harness = try Harness(seed: false)
+        let store = harness.store
+        let source = try store.saveConnector(ConnectorSpec(name: "shop", module: "webhook", pattern: .event,
+                                                           system: "Shopify", direction: .source), now: fixedNow).id
+        let sink = try store.saveConnector(ConnectorSpec(name: "erp", module: "http", pattern: .hub,
+                                                         system: "ERP", direction: .sink), now: fixedNow).id
+        _ = try store.ingest((0..<450).map {
+            NewEvent(topic: "order_created", sourceId: source, idempotencyKey: "k\($0)", payload: "{}",
+                     receivedAt: fixedNow.addingTimeInterval(-3600), targets: [DeliveryTarget(connectorId: sink, maxAttempts: 3)])
+        })
+        let claims = try store.claimDueDeliveries(limit: 450, lease: 60, owner: "w", now: fixedNow.addingTimeInterval(-60))
+        _ = try store.record(claims.map {
+            DeliveryOutcome(deliveryId: $0.deliveryId, leaseToken: $0.leaseToken, result: .dead,
+                            startedAt: fixedNow, durationMs: 5, statusCode: 400, error: "HTTP 400", errorSignature: "HTTP 400")
+        }, now: fixedNow.addingTimeInterval(-30))
+        harness.press(.character("3"), .character("v"))
+        #expect(harness.dashboard.state.failures.count == 200)
+        harness.press(.character("j"))
+        #expect(harness.dashboard.state.failures.count == 200, "one row down loads nothing more")
+        harness.press(.character("G"))
+        #expect(harness.dashboard.state.failures.count == 400)
+        #expect(harness.dashboard.state.list("failed.rows").selected == 199, "the selection stays where it was")
+        harness.press(.character("G"))
+        #expect(harness.dashboard.state.failures.count == 450)
+        harness.press(.character("G"), .character("j"))
+        #expect(harness.dashboard.state.failedLimit == 600, "the end of everything loads nothing more")
+        // The next rows are the older ones, in order, each once.
+        let ids = harness.dashboard.state.failures.map(\.id)
+        #expect(Set(ids).count == 450)
+    }
+
     @Test("R asks for confirmation stating how many; n changes nothing, y requeues them all")
     func retryAllConfirmed() throws {
         let harness = try Harness()

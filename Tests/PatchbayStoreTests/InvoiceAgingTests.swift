@@ -1,6 +1,6 @@
 import Foundation
 import PatchbayHub
-import PatchbayStore
+@testable import PatchbayStore
 import TestSupport
 import Testing
 
@@ -428,5 +428,35 @@ struct InvoiceAgingTests {
         #expect(CivilDate.dayNumber("2026-01-01T00:00") == nil)
         #expect(CivilDate.iso(year: 2026, month: 3, day: 7) == "2026-03-07")
         #expect(CivilDate.iso(year: 2026, month: 4, day: 31) == nil)
+    }
+}
+
+@Suite("The aging report kept between refreshes")
+struct AgingCacheTests {
+    @Test("agingCached equals aging, and follows an import, another day and another basis")
+    func cachedAgingFollowsChanges() throws {
+        let fixture = try InvoiceFixture()
+        defer { fixture.directory.remove() }
+        let store = fixture.store
+        func version() throws -> String? {
+            try store.read { db in try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'invoices_version'") }
+        }
+        #expect(try version() == "0")
+        #expect(try store.agingCached(asOf: "2026-11-25").isEmpty)
+
+        _ = try store.importInvoices(InvoiceFixture.quickBooksRows(), source: fixture.source, job: "import-ar")
+        let afterImport = try #require(try version())
+        #expect(afterImport != "0", "an import moves the version")
+        let cached = try store.agingCached(asOf: "2026-11-25")
+        #expect(!cached.isEmpty, "the import is seen, not the empty report kept from before")
+        #expect(cached == (try store.aging(asOf: "2026-11-25")))
+        #expect(try store.agingCached(asOf: "2026-11-25") == cached)
+        #expect(try store.agingCached(asOf: "2026-12-31") == (try store.aging(asOf: "2026-12-31")))
+        #expect(try store.agingCached(asOf: "2026-12-31", by: .invoice) == (try store.aging(asOf: "2026-12-31", by: .invoice)))
+
+        // Settling every invoice by hand (any write to the table) moves the version too.
+        try store.writer.write { db in try db.execute(sql: "UPDATE invoices SET open_minor = 0, status = 'paid'") }
+        #expect(try version() != afterImport)
+        #expect(try store.agingCached(asOf: "2026-12-31", by: .invoice).isEmpty)
     }
 }
