@@ -106,11 +106,12 @@ extension Store {
                     }
                 }
                 guard !discard.isEmpty else { return }
-                try Self.setState(of: discard, to: .discarded, actor: .operator_, reason: why, db: db, now: now.millis)
+                let ids = JSONRows.ids(discard.map(\.id))
+                try Self.setState(of: ids, to: .discarded, actor: .operator_, reason: why, db: db, now: now.millis)
                 try db.cachedStatement(sql: """
                     UPDATE deliveries SET state = 'discarded', next_attempt_at = NULL, updated_at = ?
                     WHERE id IN (SELECT value FROM json_each(?))
-                    """).execute(arguments: [now.millis, JSONRows.ids(discard.map(\.id))])
+                    """).execute(arguments: [now.millis, ids])
                 for row in discard {
                     rollups.moved(connector: row.connector, from: row.state, to: .discarded, at: now.millis,
                                   oldSignature: row.signature, newSignature: row.signature)
@@ -155,32 +156,27 @@ extension Store {
     /// Moves requeueable deliveries to pending, due now, with a fresh set of attempts.
     private static func requeue(_ rows: [DeliveryRollupRow], reason: String?, db: Database, now: Int64,
                                 rollups: inout RollupDelta) throws {
-        try setState(of: rows, to: .pending, actor: .operator_, reason: reason ?? "requeued by operator", db: db, now: now)
+        let ids = JSONRows.ids(rows.map(\.id))
+        try setState(of: ids, to: .pending, actor: .operator_, reason: reason ?? "requeued by operator", db: db, now: now)
         try db.cachedStatement(sql: """
             UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
             WHERE id IN (SELECT value FROM json_each(?))
-            """).execute(arguments: [now, now, JSONRows.ids(rows.map(\.id))])
+            """).execute(arguments: [now, now, ids])
         for row in rows {
             rollups.moved(connector: row.connector, from: row.state, to: .pending, at: now,
                           oldSignature: row.signature, newSignature: row.signature)
         }
     }
 
-    /// Records the transitions of `rows` (each from its current state) to `state`, one statement.
-    private static func setState(of rows: [DeliveryRollupRow], to state: DeliveryState, actor: Actor, reason: String,
+    /// Records the transitions of the deliveries `ids` (a JSON array) from their current state to
+    /// `state`, with one `INSERT … SELECT` that reads the states from the rows themselves: run it
+    /// before the UPDATE.
+    private static func setState(of ids: String, to state: DeliveryState, actor: Actor, reason: String,
                                  db: Database, now: Int64) throws {
-        var values = JSONRows()
-        for row in rows {
-            values.row {
-                $0.add(row.id)
-                $0.add(row.state.rawValue)
-            }
-        }
         try db.cachedStatement(sql: """
             INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason)
-            SELECT json_extract(value, '$[0]'), ?, json_extract(value, '$[1]'), ?, ?, ?
-            FROM json_each(?)
-            """).execute(arguments: [now, state, actor, reason, values.json])
+            SELECT id, ?, state, ?, ?, ? FROM deliveries WHERE id IN (SELECT value FROM json_each(?))
+            """).execute(arguments: [now, state, actor, reason, ids])
     }
 
     /// Reads the named deliveries in chunks, each once, and hands `body` each id in the order given
