@@ -149,8 +149,8 @@ extension Store {
 
     /// Records many outcomes in one transaction; each is checked against its own lease.
     ///
-    /// Set-based: the leases are checked with one read, attempts and transitions are one
-    /// `INSERT … SELECT` each from a JSON argument, successes are one UPDATE per status code, and
+    /// Set-based: the leases are checked with one read, attempts and transitions are multi-row
+    /// INSERTs of cached shapes (`insertRows`), successes are one UPDATE per status code, and
     /// each connector's health is updated once per batch. Failures (rarer, each with its own error
     /// and due time) are one UPDATE each.
     public func record(_ outcomes: [DeliveryOutcome], now: Date = Date()) throws -> [OutcomeRecord] {
@@ -170,8 +170,8 @@ extension Store {
         }
         var results: [OutcomeRecord] = []
         results.reserveCapacity(outcomes.count)
-        var attempts = JSONRows()
-        var transitions = JSONRows()
+        var attempts: [[DatabaseValue]] = []
+        var transitions: [[DatabaseValue]] = []
         var rollups = RollupDelta()
         var deliveredByStatus: [Int?: [DeliveryID]] = [:]
         var succeeded: Set<ConnectorID> = []
@@ -191,21 +191,16 @@ extension Store {
             }
             let (newState, nextAttemptAt, reason) = transition(for: outcome, attempts: lease.attempts,
                                                                maxAttempts: lease.maxAttempts, now: now)
-            attempts.row {
-                $0.add(outcome.deliveryId)
-                $0.add(lease.attempts)
-                $0.add(outcome.startedAt.millis)
-                $0.add(max(0, outcome.durationMs))
-                $0.add((newState == .delivered ? AttemptOutcome.success : AttemptOutcome.failure).rawValue)
-                $0.add(outcome.statusCode)
-                $0.add(outcome.error)
-                $0.add(outcome.responseExcerpt)
-            }
-            transitions.row {
-                $0.add(outcome.deliveryId)
-                $0.add(newState.rawValue)
-                $0.add(reason)
-            }
+            attempts.append([
+                outcome.deliveryId.databaseValue, lease.attempts.databaseValue, outcome.startedAt.millis.databaseValue,
+                max(0, outcome.durationMs).databaseValue,
+                (newState == .delivered ? AttemptOutcome.success : AttemptOutcome.failure).rawValue.databaseValue,
+                outcome.statusCode.databaseValue, outcome.error.databaseValue, outcome.responseExcerpt.databaseValue,
+            ])
+            transitions.append([
+                outcome.deliveryId.databaseValue, now.databaseValue, DeliveryState.inFlight.rawValue.databaseValue,
+                newState.rawValue.databaseValue, Actor.worker.rawValue.databaseValue, reason.databaseValue,
+            ])
             if newState == .delivered {
                 deliveredByStatus[outcome.statusCode, default: []].append(outcome.deliveryId)
                 succeeded.insert(lease.connector)
@@ -236,21 +231,9 @@ extension Store {
         for (status, delivered) in deliveredByStatus {
             try markDelivered.execute(arguments: [status, now, JSONRows.ids(delivered)])
         }
-        if attempts.count > 0 {
-            try db.cachedStatement(sql: """
-                INSERT INTO attempts(delivery_id, number, started_at, duration_ms, outcome, status_code, error, response_excerpt)
-                SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
-                       json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'),
-                       json_extract(value, '$[6]'), json_extract(value, '$[7]')
-                FROM json_each(?)
-                """).execute(arguments: [attempts.json])
-            try db.cachedStatement(sql: """
-                INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason)
-                SELECT json_extract(value, '$[0]'), ?, 'in_flight', json_extract(value, '$[1]'), 'worker',
-                       json_extract(value, '$[2]')
-                FROM json_each(?)
-                """).execute(arguments: [now, transitions.json])
-        }
+        try insertRows(into: "attempts(delivery_id, number, started_at, duration_ms, outcome, status_code, error, response_excerpt)",
+                       attempts, db: db)
+        try insertRows(into: "transitions(delivery_id, at, from_state, to_state, actor, reason)", transitions, db: db)
         try rollups.apply(db)
         // Health once per connector per batch. Failing with a recent success is degraded; failing
         // with none in ten minutes is failing; a success in the batch makes it healthy.
@@ -349,6 +332,26 @@ extension Store {
         try db.cachedStatement(sql: """
             INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason) VALUES (?, ?, ?, ?, ?, ?)
             """).execute(arguments: [delivery, at, from, to, actor, reason])
+    }
+}
+
+extension Store {
+    /// Inserts `rows` with multi-row INSERTs of 256, 128, … 1 rows. Each shape is prepared once and
+    /// cached, so a batch of any size costs at most nine parses per connection, ever, and each
+    /// statement keeps its cursors open across its rows.
+    ///
+    /// - Parameter table: the table and its column list, `attempts(delivery_id, …)`.
+    static func insertRows(into table: String, _ rows: [[DatabaseValue]], db: Database) throws {
+        var start = 0
+        while start < rows.count {
+            var size = 256
+            while size > rows.count - start { size /= 2 }
+            let chunk = rows[start..<(start + size)]
+            let marks = "(" + Array(repeating: "?", count: rows[start].count).joined(separator: ", ") + ")"
+            try db.cachedStatement(sql: "INSERT INTO \(table) VALUES " + Array(repeating: marks, count: size).joined(separator: ", "))
+                .execute(arguments: StatementArguments(chunk.flatMap { $0 }))
+            start += size
+        }
     }
 }
 
