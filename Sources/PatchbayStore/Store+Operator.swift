@@ -92,31 +92,18 @@ extension Store {
             var result = OperatorResult()
             var rollups = RollupDelta()
             let why = reason ?? "discarded by operator"
-            try Self.forEachExisting(ids, db: db) { chunk in
-                var discard: [DeliveryRollupRow] = []
-                for (id, found) in chunk {
-                    guard let row = found else {
-                        result.skipped.append(.init(id: id, reason: "no such delivery"))
-                        continue
-                    }
-                    if row.state.isDiscardable {
-                        discard.append(row)
-                    } else {
-                        result.skipped.append(.init(id: row.id, reason: "it is \(row.state.rawValue); only pending, retrying or dead deliveries can be discarded"))
-                    }
-                }
-                guard !discard.isEmpty else { return }
-                let ids = JSONRows.ids(discard.map(\.id))
+            try Self.forEachMovable(ids, db: db, result: &result, allowed: \.isDiscardable,
+                                    refusal: "only pending, retrying or dead deliveries can be discarded") { rows in
+                let ids = JSONRows.ids(rows.map(\.id))
                 try Self.setState(of: ids, to: .discarded, actor: .operator_, reason: why, db: db, now: now.millis)
                 try db.cachedStatement(sql: """
                     UPDATE deliveries SET state = 'discarded', next_attempt_at = NULL, updated_at = ?
                     WHERE id IN (SELECT value FROM json_each(?))
                     """).execute(arguments: [now.millis, ids])
-                for row in discard {
+                for row in rows {
                     rollups.moved(connector: row.connector, from: row.state, to: .discarded, at: now.millis,
                                   oldSignature: row.signature, newSignature: row.signature)
                 }
-                result.changed += discard.map(\.id)
             }
             try rollups.apply(db)
             return result
@@ -132,22 +119,9 @@ extension Store {
     static func retry(_ ids: [DeliveryID], reason: String?, db: Database, now: Int64) throws -> OperatorResult {
         var result = OperatorResult()
         var rollups = RollupDelta()
-        try forEachExisting(ids, db: db) { chunk in
-            var movable: [DeliveryRollupRow] = []
-            for (id, found) in chunk {
-                guard let row = found else {
-                    result.skipped.append(.init(id: id, reason: "no such delivery"))
-                    continue
-                }
-                if row.state.isRequeueable {
-                    movable.append(row)
-                } else {
-                    result.skipped.append(.init(id: row.id, reason: "it is \(row.state.rawValue); only retrying, dead or discarded deliveries can be retried"))
-                }
-            }
-            guard !movable.isEmpty else { return }
-            try requeue(movable, reason: reason, db: db, now: now, rollups: &rollups)
-            result.changed += movable.map(\.id)
+        try forEachMovable(ids, db: db, result: &result, allowed: \.isRequeueable,
+                           refusal: "only retrying, dead or discarded deliveries can be retried") { rows in
+            try requeue(rows, reason: reason, db: db, now: now, rollups: &rollups)
         }
         try rollups.apply(db)
         return result
@@ -179,10 +153,12 @@ extension Store {
             """).execute(arguments: [now, state, actor, reason, ids])
     }
 
-    /// Reads the named deliveries in chunks, each once, and hands `body` each id in the order given
-    /// with its row (nil for an id with no delivery).
-    private static func forEachExisting(
-        _ ids: [DeliveryID], db: Database, _ body: ([(DeliveryID, DeliveryRollupRow?)]) throws -> Void
+    /// Reads the named deliveries in chunks, each once, and hands `move` those whose state is
+    /// `allowed`; the others are reported skipped (missing, or "it is dead; `refusal`"), in the order
+    /// given, and the moved ones changed.
+    private static func forEachMovable(
+        _ ids: [DeliveryID], db: Database, result: inout OperatorResult, allowed: (DeliveryState) -> Bool,
+        refusal: String, _ move: ([DeliveryRollupRow]) throws -> Void
     ) throws {
         var seen = Set<DeliveryID>()
         let unique = ids.filter { seen.insert($0).inserted }
@@ -195,7 +171,21 @@ extension Store {
                 let found = DeliveryRollupRow(row: row)
                 byId[found.id] = found
             }
-            try body(chunk.map { ($0, byId[$0]) })
+            var movable: [DeliveryRollupRow] = []
+            for id in chunk {
+                guard let row = byId[id] else {
+                    result.skipped.append(.init(id: id, reason: "no such delivery"))
+                    continue
+                }
+                if allowed(row.state) {
+                    movable.append(row)
+                } else {
+                    result.skipped.append(.init(id: id, reason: "it is \(row.state.rawValue); \(refusal)"))
+                }
+            }
+            guard !movable.isEmpty else { continue }
+            try move(movable)
+            result.changed += movable.map(\.id)
         }
     }
 

@@ -15,8 +15,6 @@ extension Store {
 
     static func rollupDifferences(since: Int64, db: Database) throws -> [String] {
         let minute = since / 60_000 + (since % 60_000 == 0 ? 0 : 1)
-        let quarter = minute / 15 + (minute % 15 == 0 ? 0 : 1)
-        let hour = minute / 60 + (minute % 60 == 0 ? 0 : 1)
         /// Rows in `a` and not in `b`, plus rows in `b` and not in `a`.
         func differences(_ a: String, _ b: String) -> String {
             "SELECT (SELECT count(*) FROM (\(a) EXCEPT \(b))) + (SELECT count(*) FROM (\(b) EXCEPT \(a)))"
@@ -38,22 +36,6 @@ extension Store {
                 SELECT bucket, connector_id, delivered, failed, retried, dead FROM throughput_minute
                 WHERE delivered + failed + retried + dead > 0 AND bucket >= \(minute)
                 """)),
-            ("hours against minutes", differences("""
-                SELECT bucket / 60, connector_id, sum(received), sum(delivered), sum(failed), sum(retried), sum(dead),
-                       sum(rejected)
-                FROM throughput_minute WHERE bucket >= \(hour * 60) GROUP BY 1, 2
-                """, """
-                SELECT bucket, connector_id, received, delivered, failed, retried, dead, rejected FROM throughput_hour
-                WHERE bucket >= \(hour)
-                """)),
-            ("quarters against minutes", differences("""
-                SELECT bucket / 15, connector_id, sum(received), sum(delivered), sum(failed), sum(retried), sum(dead),
-                       sum(rejected)
-                FROM throughput_minute WHERE bucket >= \(quarter * 15) GROUP BY 1, 2
-                """, """
-                SELECT bucket, connector_id, received, delivered, failed, retried, dead, rejected FROM throughput_quarter
-                WHERE bucket >= \(quarter)
-                """)),
             ("deliveries per connector and state", differences(
                 "SELECT connector_id, state, count(*) FROM deliveries GROUP BY 1, 2",
                 "SELECT connector_id, state, n FROM delivery_counts WHERE n <> 0")),
@@ -62,8 +44,20 @@ extension Store {
                 WHERE state IN ('retrying', 'dead') GROUP BY 1, 2
                 """, "SELECT connector_id, signature, retrying, dead FROM error_groups WHERE retrying + dead <> 0")),
         ]
+        // The coarser tables against the minutes they sum, from their first whole bucket since `since`.
+        let coarser = [("quarters", "throughput_quarter", 15), ("hours", "throughput_hour", 60)].map { name, table, minutes in
+            let first = minute / Int64(minutes) + (minute % Int64(minutes) == 0 ? 0 : 1)
+            return ("\(name) against minutes", differences("""
+                SELECT bucket / \(minutes), connector_id, sum(received), sum(delivered), sum(failed), sum(retried),
+                       sum(dead), sum(rejected)
+                FROM throughput_minute WHERE bucket >= \(first * Int64(minutes)) GROUP BY 1, 2
+                """, """
+                SELECT bucket, connector_id, received, delivered, failed, retried, dead, rejected FROM \(table)
+                WHERE bucket >= \(first)
+                """))
+        }
         var wrong: [String] = []
-        for (name, sql) in checks {
+        for (name, sql) in checks + coarser {
             let rows = try Int.fetchOne(db, sql: sql) ?? 0
             if rows != 0 { wrong.append("\(name): \(rows) rows differ") }
         }
