@@ -107,8 +107,8 @@ fi
 
 if want 5; then
     mutate Sources/PatchbayStore/Store+Operator.swift \
-        'guard state.isRequeueable else {' \
-        'guard state.isRequeueable || state == .pending else {'
+        'try forEachMovable(ids, db: db, result: &result, allowed: \.isRequeueable,' \
+        'try forEachMovable(ids, db: db, result: &result, allowed: { $0.isRequeueable || $0 == .pending },'
     run 5 "retry requeues a delivery that is already pending" 'OperatorTests|concurrentRetriesRequeueOnce'
 fi
 
