@@ -276,6 +276,12 @@ struct QueueTests {
             }
             #expect(try f.snapshot() == before, "after \(bad.idempotencyKey)")
         }
+        // Inside a multi-row statement the bad payload fails the statement; the store then names it.
+        let third = f.newEvent("good-3", at: 10)
+        #expect(throws: StoreError.invalidInput("event 'bad-json-2': payload is not valid JSON")) {
+            try f.store.ingest([good, f.newEvent("bad-json-2", at: 10, payload: "[1,"), good2, third])
+        }
+        #expect(try f.snapshot() == before, "after a bad payload inside a statement of several rows")
         // The batch goes through once the bad event is left out.
         let results = try f.store.ingest([good, good2])
         #expect(results.count == 2)
