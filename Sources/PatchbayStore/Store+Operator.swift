@@ -189,13 +189,6 @@ extension Store {
         }
     }
 
-    /// Ids of the failing deliveries a filter selects, through the partial indices on failures.
-    static func failingIds(_ filter: FailureFilter, db: Database) throws -> [DeliveryID] {
-        var (sql, arguments) = try failingWhere(filter, db: db)
-        sql = "SELECT id FROM deliveries WHERE \(sql)"
-        return try DeliveryID.fetchAll(db, sql: sql, arguments: arguments)
-    }
-
     /// The WHERE clause selecting a filter's failing deliveries; `alias` prefixes column names ("d.").
     static func failingWhere(_ filter: FailureFilter, db: Database, alias p: String = "") throws -> (String, StatementArguments) {
         // The state test must read exactly like the partial indices' WHERE for SQLite to use them.
