@@ -112,13 +112,8 @@ extension Store {
         }
         var inserted: [SourceKey: EventID] = [:]
         inserted.reserveCapacity(events.count)
-        var start = 0
-        while start < events.count {
-            var size = eventsPerStatement
-            while size > events.count - start { size /= 2 }
-            let chunk = events[start..<(start + size)]
-            try insertEvents(chunk, db: db) { id, source, key in inserted[SourceKey(source: source, key: key)] = id }
-            start += size
+        for range in statementShapes(events.count, largest: eventsPerStatement) {
+            try insertEvents(events[range], db: db) { id, source, key in inserted[SourceKey(source: source, key: key)] = id }
         }
 
         var rollups = RollupDelta()
@@ -188,7 +183,7 @@ extension Store {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO events(topic, source_id, received_at, occurred_at, correlation_id,
                                idempotency_key, payload, payload_hash)
-            VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "))
+            VALUES \(valuesList(rows: chunk.count, columns: 8))
             ON CONFLICT(source_id, idempotency_key) DO NOTHING
             RETURNING id, source_id, idempotency_key
             """)

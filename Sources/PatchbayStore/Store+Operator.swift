@@ -22,9 +22,7 @@ public struct FailureFilter: Sendable, Equatable {
     }
 
     var effectiveStates: [DeliveryState] {
-        let failing: Set<DeliveryState> = [.retrying, .dead]
-        let chosen = states.isEmpty ? failing : states.intersection(failing)
-        return DeliveryState.allCases.filter(chosen.contains)
+        DeliveryState.allCases.filter { $0.isFailing && (states.isEmpty || states.contains($0)) }
     }
 }
 

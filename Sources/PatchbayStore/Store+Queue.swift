@@ -342,16 +342,29 @@ extension Store {
     ///
     /// - Parameter table: the table and its column list, `attempts(delivery_id, …)`.
     static func insertRows(into table: String, _ rows: [[DatabaseValue]], db: Database) throws {
+        for range in statementShapes(rows.count) {
+            try db.cachedStatement(sql: "INSERT INTO \(table) VALUES " + valuesList(rows: range.count, columns: rows[range.lowerBound].count))
+                .execute(arguments: StatementArguments(rows[range].flatMap { $0 }))
+        }
+    }
+
+    /// `count` rows cut into runs of 256, 128, … 1: the few statement shapes a batch write prepares.
+    static func statementShapes(_ count: Int, largest: Int = 256) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
         var start = 0
-        while start < rows.count {
-            var size = 256
-            while size > rows.count - start { size /= 2 }
-            let chunk = rows[start..<(start + size)]
-            let marks = "(" + Array(repeating: "?", count: rows[start].count).joined(separator: ", ") + ")"
-            try db.cachedStatement(sql: "INSERT INTO \(table) VALUES " + Array(repeating: marks, count: size).joined(separator: ", "))
-                .execute(arguments: StatementArguments(chunk.flatMap { $0 }))
+        while start < count {
+            var size = largest
+            while size > count - start { size /= 2 }
+            ranges.append(start..<(start + size))
             start += size
         }
+        return ranges
+    }
+
+    /// `(?, ?), (?, ?)`: the VALUES list of a multi-row INSERT.
+    static func valuesList(rows: Int, columns: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+        return Array(repeating: row, count: rows).joined(separator: ", ")
     }
 }
 
