@@ -20,6 +20,9 @@ public enum ConnectorDirection: String, Codable, Sendable, CaseIterable, Databas
 
 public enum ConnectorHealth: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
     case unknown, healthy, degraded, failing
+    /// Not in the configuration the hub last started with: no worker sends its deliveries. Read from
+    /// `connectors.orphaned_at` (migration v5), never stored in the `health` column.
+    case orphaned
 }
 
 /// The states of a delivery. See docs/ARCHITECTURE.md for the machine.
@@ -37,6 +40,9 @@ public enum DeliveryState: String, Codable, Sendable, CaseIterable, DatabaseValu
     public var isRequeueable: Bool { self == .retrying || self == .dead || self == .discarded }
     /// States an operator may discard.
     public var isDiscardable: Bool { self == .pending || self == .retrying || self == .dead }
+    /// States an operator may move to another connector (and requeue there): every state no worker
+    /// holds and that has not been delivered.
+    public var isRetargetable: Bool { self == .pending || isRequeueable }
 }
 
 /// Who changed a delivery's state.

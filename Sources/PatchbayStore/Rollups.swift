@@ -116,6 +116,26 @@ struct RollupDelta {
         }
     }
 
+    /// A delivery an operator moved from one connector to another and requeued there (`pending`).
+    ///
+    /// It leaves the old connector's count of its state and its error group, and enters the new
+    /// connector's count as if it had always been there; the requeue then counts for the new
+    /// connector (`retried`, unless it was pending already), as `Store.rollupDifferences` counts the
+    /// move's transition. Its earlier transitions stay the old connector's (`transitions.connector_id`).
+    mutating func retargeted(from oldConnector: ConnectorID, to newConnector: ConnectorID, state: DeliveryState,
+                             signature: String?, at: Int64) {
+        guard oldConnector != newConnector else { return }
+        counts[CountKey(connector: oldConnector, state: state), default: 0] -= 1
+        counts[CountKey(connector: newConnector, state: state), default: 0] += 1
+        if state.isFailing, let signature {
+            let key = GroupKey(connector: oldConnector, signature: signature)
+            touch(key)
+            groups[key]!.retrying -= state == .retrying ? 1 : 0
+            groups[key]!.dead -= state == .dead ? 1 : 0
+        }
+        moved(connector: newConnector, from: state, to: .pending, at: at, oldSignature: nil, newSignature: nil)
+    }
+
     private mutating func touch(_ key: GroupKey) {
         if groups[key] == nil {
             groups[key] = GroupChange()

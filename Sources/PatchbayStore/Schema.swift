@@ -23,6 +23,7 @@ enum Schema {
         migrator.registerMigration("v2-hub-runtime", migrate: v2)
         migrator.registerMigration("v3-dashboard-reads", migrate: v3)
         migrator.registerMigration("v4-batched-rollups", migrate: v4)
+        migrator.registerMigration("v5-orphaned-connectors", migrate: v5)
         return migrator
     }
 
@@ -423,6 +424,22 @@ enum Schema {
                 VALUES (NEW.received_at / 3600000, NEW.connector_id, 1)
                 ON CONFLICT(bucket, connector_id) DO UPDATE SET rejected = rejected + 1;
             END;
+            """)
+    }
+
+    /// Connectors the hub's configuration no longer names, and deliveries an operator moves away from them.
+    ///
+    /// - `connectors.orphaned_at`: set by `patchbay run` on every connector its configuration does
+    ///   not name (cleared when one names it again). No worker sends such a connector's deliveries;
+    ///   `status` and the dashboard show its health as `orphaned`.
+    /// - `transitions.connector_id`: the connector a delivery had when the transition happened, set
+    ///   only once the delivery moved to another connector (`retry --to`); NULL means the delivery's
+    ///   own. The throughput counters count each transition for the connector it happened on, so a
+    ///   move leaves the old connector's history where it was.
+    private static func v5(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE connectors ADD COLUMN orphaned_at INTEGER;
+            ALTER TABLE transitions ADD COLUMN connector_id INTEGER;
             """)
     }
 }

@@ -2,6 +2,14 @@ import Foundation
 import GRDB
 
 extension Store {
+    /// The columns `Connector` reads. Health reads `orphaned` for a connector the hub's
+    /// configuration no longer names (`orphaned_at`, migration v5), whatever the runtime last stored.
+    static let connectorColumns = """
+        id, name, module, pattern, system, direction, paused, paused_reason, \
+        CASE WHEN orphaned_at IS NULL THEN health ELSE 'orphaned' END AS health, \
+        max_attempts, last_success_at, last_error_at, last_error, created_at
+        """
+
     /// Creates the connector, or updates its module, pattern, system, direction and attempt limit.
     ///
     /// Pause state and health are the runtime's and the operator's, so a re-declared connector keeps them.
@@ -21,15 +29,15 @@ extension Store {
             ON CONFLICT(name) DO UPDATE SET module = excluded.module, pattern = excluded.pattern,
               system = excluded.system, direction = excluded.direction, max_attempts = excluded.max_attempts
             """, arguments: [name, spec.module, spec.pattern, spec.system, spec.direction, spec.maxAttempts, now.millis])
-        return try Connector.fetchOne(db, sql: "SELECT * FROM connectors WHERE name = ?", arguments: [name])!
+        return try Connector.fetchOne(db, sql: "SELECT \(Self.connectorColumns) FROM connectors WHERE name = ?", arguments: [name])!
     }
 
     public func connectors() throws -> [Connector] {
-        try read { db in try Connector.fetchAll(db, sql: "SELECT * FROM connectors ORDER BY name") }
+        try read { db in try Connector.fetchAll(db, sql: "SELECT \(Self.connectorColumns) FROM connectors ORDER BY name") }
     }
 
     public func connector(named name: String) throws -> Connector? {
-        try read { db in try Connector.fetchOne(db, sql: "SELECT * FROM connectors WHERE name = ?", arguments: [name]) }
+        try read { db in try Connector.fetchOne(db, sql: "SELECT \(Self.connectorColumns) FROM connectors WHERE name = ?", arguments: [name]) }
     }
 
     /// Pauses or resumes a connector: deliveries to a paused connector are not claimed.
@@ -39,7 +47,7 @@ extension Store {
     public func setPaused(_ name: String, paused: Bool, reason: String? = nil) throws -> Bool {
         try write { db in
             guard let connector = try Connector.fetchOne(
-                db, sql: "SELECT * FROM connectors WHERE name = ?", arguments: [name]) else {
+                db, sql: "SELECT \(Self.connectorColumns) FROM connectors WHERE name = ?", arguments: [name]) else {
                 throw StoreError.unknownConnector(name)
             }
             if connector.paused == paused { return false }
@@ -53,7 +61,7 @@ extension Store {
     /// Per connector: its record and how many deliveries it has in each state.
     public func connectorStatuses() throws -> [ConnectorStatus] {
         try read { db in
-            let connectors = try Connector.fetchAll(db, sql: "SELECT * FROM connectors ORDER BY name")
+            let connectors = try Connector.fetchAll(db, sql: "SELECT \(Self.connectorColumns) FROM connectors ORDER BY name")
             var counts: [ConnectorID: [DeliveryState: Int]] = [:]
             let rows = try Row.fetchAll(db, sql: "SELECT connector_id, state, n FROM delivery_counts WHERE n <> 0")
             for row in rows {

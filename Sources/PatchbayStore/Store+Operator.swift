@@ -86,26 +86,46 @@ extension Store {
 
     /// Marks deliveries discarded: they will not be tried again unless an operator retries them.
     public func discard(_ ids: [DeliveryID], reason: String? = nil, now: Date = Date()) throws -> OperatorResult {
+        try write { db in try Self.discard(ids, reason: reason, db: db, now: now.millis) }
+    }
+
+    /// Discards every pending, retrying and dead delivery of one connector (or only those in
+    /// `states`), in one transaction: what is left of a connector the configuration no longer names.
+    public func discard(connector: ConnectorID, states: Set<DeliveryState> = [], reason: String? = nil,
+                        now: Date = Date()) throws -> OperatorResult {
         try write { db in
-            var result = OperatorResult()
-            var rollups = RollupDelta()
-            let why = reason ?? "discarded by operator"
-            try Self.forEachMovable(ids, db: db, result: &result, allowed: \.isDiscardable,
-                                    refusal: "only pending, retrying or dead deliveries can be discarded") { rows in
-                let ids = JSONRows.ids(rows.map(\.id))
-                try Self.setState(of: ids, to: .discarded, actor: .operator_, reason: why, db: db, now: now.millis)
-                try db.cachedStatement(sql: """
-                    UPDATE deliveries SET state = 'discarded', next_attempt_at = NULL, updated_at = ?
-                    WHERE id IN (SELECT value FROM json_each(?))
-                    """).execute(arguments: [now.millis, ids])
-                for row in rows {
-                    rollups.moved(connector: row.connector, from: row.state, to: .discarded, at: now.millis,
-                                  oldSignature: row.signature, newSignature: row.signature)
-                }
-            }
-            try rollups.apply(db)
-            return result
+            let chosen = DeliveryState.allCases.filter { $0.isDiscardable && (states.isEmpty || states.contains($0)) }
+            let ids = try DeliveryID.fetchAll(db, sql: """
+                SELECT id FROM deliveries WHERE connector_id = ? AND state IN (SELECT value FROM json_each(?)) ORDER BY id
+                """, arguments: [connector, Self.jsonStates(chosen)])
+            return try Self.discard(ids, reason: reason, db: db, now: now.millis)
         }
+    }
+
+    private static func discard(_ ids: [DeliveryID], reason: String?, db: Database, now: Int64) throws -> OperatorResult {
+        var result = OperatorResult()
+        var rollups = RollupDelta()
+        let why = reason ?? "discarded by operator"
+        try forEachMovable(ids, db: db, result: &result, allowed: \.isDiscardable,
+                           refusal: "only pending, retrying or dead deliveries can be discarded") { rows in
+            let ids = JSONRows.ids(rows.map(\.id))
+            try setState(of: ids, to: .discarded, actor: .operator_, reason: why, db: db, now: now)
+            try db.cachedStatement(sql: """
+                UPDATE deliveries SET state = 'discarded', next_attempt_at = NULL, updated_at = ?
+                WHERE id IN (SELECT value FROM json_each(?))
+                """).execute(arguments: [now, ids])
+            for row in rows {
+                rollups.moved(connector: row.connector, from: row.state, to: .discarded, at: now,
+                              oldSignature: row.signature, newSignature: row.signature)
+            }
+        }
+        try rollups.apply(db)
+        return result
+    }
+
+    /// `["pending","dead"]`, for `state IN (SELECT value FROM json_each(?))`.
+    static func jsonStates(_ states: [DeliveryState]) -> String {
+        "[" + states.map { "\"\($0.rawValue)\"" }.joined(separator: ",") + "]"
     }
 
     /// How many deliveries an operator action reads and changes per statement.

@@ -23,8 +23,10 @@ extension Store {
             ("received per minute and source", differences(
                 "SELECT received_at / 60000, source_id, count(*) FROM events WHERE received_at >= \(minute * 60_000) GROUP BY 1, 2",
                 "SELECT bucket, connector_id, received FROM throughput_minute WHERE received <> 0 AND bucket >= \(minute)")),
+            // A transition counts for the connector it happened on: its own `connector_id` once the
+            // delivery has moved to another connector (`retry --to`), else the delivery's.
             ("delivered, failed, retried, dead per minute and connector", differences("""
-                SELECT t.at / 60000 AS b, d.connector_id AS c,
+                SELECT t.at / 60000 AS b, coalesce(t.connector_id, d.connector_id) AS c,
                        sum(t.to_state = 'delivered') AS dl,
                        sum(t.from_state = 'in_flight' AND t.to_state IN ('retrying', 'dead')) AS fl,
                        sum(t.to_state = 'retrying' OR (t.to_state = 'pending' AND t.from_state <> 'in_flight')) AS rt,
