@@ -42,6 +42,7 @@ public final class HubRuntime: Sendable {
         for definition in config.connectors {
             ids[definition.name] = try store.saveConnector(definition.spec).id
         }
+        try Self.markOrphans(config: config, store: store, logger: logger)
         self.connectorIds = ids
         self.metrics = HubMetrics(connectors: config.connectors.compactMap { c in
             ids[c.name].map { ($0, c.name, c.role == .sink) }
