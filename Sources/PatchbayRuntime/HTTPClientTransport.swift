@@ -10,6 +10,18 @@ struct HTTPClientTransport: HTTPTransport {
     let client: HTTPClient
     var keepBytes = 64 * 1024
 
+    /// The configuration of every client that sends deliveries.
+    ///
+    /// Redirects are never followed: AsyncHTTPClient would otherwise turn a POST into a body-less
+    /// GET to whatever origin `Location` names, count that origin's 200 as delivered, and send the
+    /// connector's credential headers along. A 3xx reaches the sink as an answer of its own (a
+    /// failure that names `Location`), and the operator decides where the URL should point.
+    static func configuration() -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5)), decompression: .disabled)
+        configuration.redirectConfiguration = .disallow
+        return configuration
+    }
+
     func send(_ request: OutboundRequest, timeout: Duration) async throws(TransportError) -> OutboundResponse {
         var outbound = HTTPClientRequest(url: request.url)
         outbound.method = HTTPMethod(rawValue: request.method)

@@ -62,8 +62,7 @@ public final class HubRuntime: Sendable {
 
     /// Runs until SIGINT/SIGTERM (when `handleSignals`) or `shutdown()`.
     public func run(handleSignals: Bool = true, onListening: (@Sendable (Int) -> Void)? = nil) async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton,
-                                configuration: .init(timeout: .init(connect: .seconds(5)), decompression: .disabled))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClientTransport.configuration())
         // Sinks were built while loading the file; those that send HTTP send through this client.
         config.transport.bind(HTTPClientTransport(client: client))
         let sinks = config.connectors.compactMap { definition -> (ConnectorDefinition, any Sink)? in

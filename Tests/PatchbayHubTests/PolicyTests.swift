@@ -93,6 +93,13 @@ struct PolicyTests {
                     "\(status)")
         }
         #expect(FailureClassifier.classify(http(410)) == .permanent(pauseConnector: true))
+        // A redirect is never a delivery: moved for good is dead at once, the others retry.
+        for status in [301, 308] {
+            #expect(FailureClassifier.classify(http(status)) == .permanent(pauseConnector: false), "\(status)")
+        }
+        for status in [300, 302, 303, 307] {
+            #expect(FailureClassifier.classify(http(status)) == .retryable(retryAfter: nil), "\(status)")
+        }
     }
 
     @Test("the Retry-After header is read as delta seconds or as an HTTP date")

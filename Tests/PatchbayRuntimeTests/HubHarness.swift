@@ -40,6 +40,9 @@ final class ScriptedTarget: @unchecked Sendable {
         let router = Router()
         router.post("/{a}") { request, _ in try await self.handle(request) }
         router.post("/{a}/{b}") { request, _ in try await self.handle(request) }
+        // GETs are recorded too: a client that followed a redirect would arrive as one.
+        router.get("/{a}") { request, _ in try await self.handle(request) }
+        router.get("/{a}/{b}") { request, _ in try await self.handle(request) }
         var logger = Logger(label: "scripted-target")
         logger.logLevel = .critical
         let ready = AsyncStream<Void>.makeStream()

@@ -8,6 +8,8 @@ import PatchbayText
 /// that honours `Idempotency-Key` absorbs the one repeat a crash can cause. The response is mapped
 /// into the retry policy's classes: 2xx delivered; 408/425/429/5xx, timeouts and connection errors
 /// retry (429 and 503 after `Retry-After`); other 4xx are dead at once, with the target's message.
+/// A 3xx is never delivered: 301 and 308 are dead at once, other redirects retry, each naming its
+/// `Location` (redirects are not followed, so credentials never go to another origin).
 public struct HTTPSink: Sink {
     public var url: String
     public var method: String
@@ -76,6 +78,14 @@ public struct HTTPSink: Sink {
         let excerpt = Self.excerpt(response.body, limit: excerptLimit)
         if (200..<300).contains(response.status) {
             return .success(status: response.status, excerpt: excerpt)
+        }
+        if (300..<400).contains(response.status) {
+            // Never delivered: redirects are not followed (the transport refuses them), so the
+            // payload is not where the target says it should go. `Location` tells the operator
+            // where to point the connector.
+            let location = response.header("Location").map { "redirected to \($0)" } ?? "redirect without a Location"
+            return .httpError(status: response.status, message: SafeText.line("\(location); redirects are not followed, fix the connector's url"),
+                              retryAfter: nil, excerpt: excerpt)
         }
         var message = describeError?(response.status, response.body) ?? Self.problemMessage(response.body)
             ?? Self.firstLine(excerpt)

@@ -25,7 +25,8 @@ public enum FailureClass: Sendable, Equatable {
 
 public enum FailureClassifier {
     /// Timeouts, connection errors, 5xx, 408 and 429 retry; other 4xx are permanent; 410 also
-    /// pauses the target connector.
+    /// pauses the target connector. A redirect is a failure, never a delivery: 301 and 308 are
+    /// permanent, other 3xx retry.
     public static func classify(_ result: SinkResult) -> FailureClass {
         switch result {
         case .success:
@@ -36,6 +37,8 @@ public enum FailureClassifier {
             return .permanent(pauseConnector: false)
         case .httpError(let status, _, let retryAfter, _):
             switch status {
+            case 301, 308: return .permanent(pauseConnector: false)  // moved for good: fix the URL
+            case 300..<400: return .retryable(retryAfter: nil)  // never delivered: redirects are not followed
             case 408, 425: return .retryable(retryAfter: nil)
             case 429: return .retryable(retryAfter: retryAfter)
             case 410: return .permanent(pauseConnector: true)
