@@ -41,6 +41,7 @@ final class DeliveryWorker: Sendable {
     let policy: OutcomePolicy
     let inFlight = Counter64()
     let bucket: TokenBucket?
+    let redaction: Redaction
     private let hold = HoldBox()
 
     init(runtime: HubRuntime, definition: ConnectorDefinition, sink: any Sink) {
@@ -50,6 +51,7 @@ final class DeliveryWorker: Sendable {
         self.id = runtime.id(of: definition.name)
         self.policy = OutcomePolicy(retry: definition.retry)
         self.bucket = definition.rateLimit.map { TokenBucket(rate: $0.perSecond, burst: $0.burst) }
+        self.redaction = Redaction(sink.secrets)
     }
 
     var wake: Wake { runtime.wakes[id]! }
@@ -127,6 +129,7 @@ final class DeliveryWorker: Sendable {
         let result = await sink.deliver(OutboundDelivery(
             deliveryId: claim.deliveryId, eventId: claim.eventId, topic: claim.topic, payload: claim.payload,
             idempotencyKey: claim.idempotencyKey, attempt: claim.attempt, correlationId: claim.correlationId))
+            .redacting(redaction)
         let elapsed = clock.duration(to: .now)
         Faults.check("delivery.after-sink")
         let outcome = policy.outcome(for: claim, result: result, startedAt: startedAt, finishedAt: Date())

@@ -96,14 +96,14 @@ final class RunningHub: @unchecked Sendable {
         "TOKEN": "test-token",
     ]
 
-    init(yaml: String) async throws {
+    init(yaml: String, environment extra: [String: String] = [:]) async throws {
         directory = try TemporaryDirectory()
         store = try Store.open(at: directory.path("hub.sqlite"), mode: .create(homeCurrency: "EUR"))
         let port = try MockSaaS.freePort()
         self.port = port
         let text = "server:\n  listen: 127.0.0.1:\(port)\n" + yaml
         let config = try HubConfig.parse(yaml: text, file: "test.yaml", context: ModuleContext(
-            environment: Self.environment, baseDirectory: directory.url, transport: nil))
+            environment: Self.environment.merging(extra) { _, new in new }, baseDirectory: directory.url, transport: nil))
         var logger = Logger(label: "test-hub")
         logger.logLevel = .critical
         runtime = try HubRuntime(config: config, store: store, logger: logger)

@@ -372,6 +372,65 @@ public final class OptionReader: @unchecked Sendable {
         return out + rest
     }
 
+    /// The values of the `${NAME}` references in `text` (unset ones are left out).
+    public func referencedValues(_ text: String) -> [String] {
+        Self.referencedNames(text).compactMap { environment[$0] }.filter { !$0.isEmpty }
+    }
+
+    /// The values of the references in `text` whose names say they hold a secret
+    /// (`${HOOK_TOKEN}`, `${ERP_PASSWORD}`): redacted wherever a target echoes them.
+    public func referencedSecrets(_ text: String) -> [String] {
+        Self.referencedNames(text).filter(Self.isSecretName).compactMap { environment[$0] }.filter { !$0.isEmpty }
+    }
+
+    static func referencedNames(_ text: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(text)
+        while let start = rest.range(of: "${"), let end = rest[start.upperBound...].firstIndex(of: "}") {
+            names.append(String(rest[start.upperBound..<end]))
+            rest = rest[rest.index(after: end)...]
+        }
+        return names
+    }
+
+    /// Words that mark a name (a header's, a variable's) as holding a credential.
+    static let credentialWords = ["token", "secret", "key", "auth", "cookie", "password", "passwd"]
+
+    static func isSecretName(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return credentialWords.contains { lower.contains($0) }
+    }
+
+    /// A header whose value must come from the environment and is redacted from stored errors:
+    /// any name containing token, secret, key, auth, cookie or password (`Authorization`,
+    /// `X-API-Key`, `X-Shop-Token`, `Proxy-Authorization`, ...).
+    public static func isCredentialHeader(_ name: String) -> Bool { isSecretName(name) }
+
+    /// The URL's userinfo, password hidden, when the password is written inline rather than
+    /// referenced (`https://user:pass@host`): nil when there is none or it is `${...}`.
+    static func inlineURLPassword(_ url: String) -> String? {
+        guard let userinfo = userinfo(of: url), let colon = userinfo.firstIndex(of: ":") else { return nil }
+        let password = userinfo[userinfo.index(after: colon)...]
+        guard !password.isEmpty, environmentReference(String(password)) == nil else { return nil }
+        return "\(userinfo[..<colon]):***@"
+    }
+
+    /// `url` with an inline password replaced by `***`, for messages.
+    static func hidingURLPassword(_ url: String) -> String {
+        guard let userinfo = userinfo(of: url), let colon = userinfo.firstIndex(of: ":") else { return url }
+        let password = userinfo[userinfo.index(after: colon)...]
+        guard !password.isEmpty, environmentReference(String(password)) == nil else { return url }
+        return url.replacingOccurrences(of: "\(userinfo)@", with: "\(userinfo[..<colon]):***@")
+    }
+
+    private static func userinfo(of url: String) -> Substring? {
+        guard let scheme = url.range(of: "://") else { return nil }
+        let rest = url[scheme.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard let at = authority.lastIndex(of: "@") else { return nil }
+        return authority[..<at]
+    }
+
     /// Reports keys present in the mapping that no reader asked for.
     public func finish() {
         for entry in entries where !used.contains(entry.key) {
@@ -537,5 +596,13 @@ struct DuplicateKeyLocator {
             while key.last == " " { key = key.dropLast() }
         }
         return (indent, String(key))
+    }
+}
+
+extension Array where Element == String {
+    /// The strings in their first order, each once.
+    func uniqued() -> [String] {
+        var seen = Set<String>()
+        return filter { seen.insert($0).inserted }
     }
 }

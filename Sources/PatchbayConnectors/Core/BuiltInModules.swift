@@ -127,10 +127,28 @@ extension ConnectorModule {
             }
         }
         let directory = options.string("directory").map { context.resolve($0) }
+        // The child's environment: the allow-listed basics of the hub's, plus what this connector names.
+        var environment = ExecSink.baseEnvironment(from: context.environment)
+        var secrets: [String] = []
+        for (name, value, _) in options.stringMap("env") ?? [] {
+            guard OptionReader.isVariableName(name) else {
+                options.problem("env", "'\(name)' is not an environment variable name")
+                continue
+            }
+            if OptionReader.isSecretName(name), !value.contains("${") {
+                options.problem("env", "\(name) holds a secret: reference an environment variable, like ${\(name)}")
+                continue
+            }
+            guard let resolved = options.interpolated(value, key: "env") else { continue }
+            environment[name] = resolved
+            secrets += options.referencedSecrets(value)
+            if OptionReader.isSecretName(name) { secrets.append(resolved) }
+        }
         let transform = context.transforms.transform(from: options)
         guard let command, !command.isEmpty, let transform else { return nil }
         return .sink(ExecSink(command: command, timeout: .milliseconds(Int64(timeout * 1000)), permanentExitCodes: permanent,
-                              transform: transform, workingDirectory: directory))
+                              transform: transform, workingDirectory: directory, environment: environment,
+                              secrets: secrets.uniqued()))
     }
 
     /// `quickbooks-csv` / `xero-csv`: an A/R export file loaded into the invoices table.

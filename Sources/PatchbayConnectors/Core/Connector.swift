@@ -117,7 +117,14 @@ public struct OutboundDelivery: Sendable, Equatable {
 public protocol Sink: Sendable {
     /// The longest one delivery may take; the runtime's lease must be longer.
     var timeout: Duration { get }
+    /// The credentials this sink was configured with (header values, referenced secrets): the
+    /// runtime removes them from every result before it is stored (`Redaction`).
+    var secrets: [String] { get }
     func deliver(_ delivery: OutboundDelivery) async -> SinkResult
+}
+
+extension Sink {
+    public var secrets: [String] { [] }
 }
 
 // MARK: - Transforms

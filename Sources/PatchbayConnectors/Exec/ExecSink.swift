@@ -6,6 +6,11 @@ import PatchbayText
 ///
 /// The command runs without a shell (argv as configured), with `PATCHBAY_EVENT_ID`, `PATCHBAY_TOPIC`,
 /// `PATCHBAY_DELIVERY_ID`, `PATCHBAY_ATTEMPT` and `PATCHBAY_IDEMPOTENCY_KEY` in its environment.
+/// That environment is built, never inherited: `PATH`, `HOME`, `LANG`, `LC_ALL` and `TZ` from the
+/// hub's, plus the connector's own `env:` map. The hub's environment holds every secret the whole
+/// configuration references; a script gets only what its connector names. No descriptor of the hub
+/// beyond 0–2 reaches the child either (the webhook socket among them: a child that outlives a
+/// killed hub must not keep its port).
 /// Exit 0 is delivered. Exit codes listed in `permanent_exit_codes` (default the sysexits for bad
 /// input and bad configuration: 64, 65, 66, 78) are dead at once; any other failure retries. A
 /// command that runs past `timeout` is sent SIGTERM, then SIGKILL two seconds later, and retries.
@@ -15,14 +20,32 @@ public struct ExecSink: Sink {
     public var permanentExitCodes: Set<Int32>
     public var transform: (any PayloadTransform)?
     public var workingDirectory: URL?
+    /// The child's whole environment before the delivery's own `PATCHBAY_*` variables.
+    public var environment: [String: String]
+    /// Values of the `env:` map that came from secret references: redacted from stored errors.
+    public var secrets: [String]
 
+    /// The variables passed on from the hub's environment when present.
+    public static let inheritedVariables = ["PATH", "HOME", "LANG", "LC_ALL", "TZ"]
+
+    /// `environment` defaults to the allow-listed variables of this process's environment.
     public init(command: [String], timeout: Duration = .seconds(30), permanentExitCodes: Set<Int32> = [64, 65, 66, 78],
-                transform: (any PayloadTransform)? = nil, workingDirectory: URL? = nil) {
+                transform: (any PayloadTransform)? = nil, workingDirectory: URL? = nil,
+                environment: [String: String]? = nil, secrets: [String] = []) {
         self.command = command
         self.timeout = timeout
         self.permanentExitCodes = permanentExitCodes
         self.transform = transform
         self.workingDirectory = workingDirectory
+        self.environment = environment ?? Self.baseEnvironment(from: ProcessInfo.processInfo.environment)
+        self.secrets = secrets
+    }
+
+    /// The allow-listed part of `environment`, with a default `PATH` when it has none.
+    public static func baseEnvironment(from environment: [String: String]) -> [String: String] {
+        var base = environment.filter { inheritedVariables.contains($0.key) }
+        if base["PATH"] == nil { base["PATH"] = "/usr/local/bin:/usr/bin:/bin" }
+        return base
     }
 
     public func deliver(_ delivery: OutboundDelivery) async -> SinkResult {
@@ -32,7 +55,7 @@ public struct ExecSink: Sink {
                 return .permanentError("cannot map the payload for this command: \(error)")
             }
         }
-        let environment = ProcessInfo.processInfo.environment.merging([
+        let environment = self.environment.merging([
             "PATCHBAY_EVENT_ID": String(delivery.eventId), "PATCHBAY_DELIVERY_ID": String(delivery.deliveryId),
             "PATCHBAY_TOPIC": delivery.topic, "PATCHBAY_ATTEMPT": String(delivery.attempt),
             "PATCHBAY_IDEMPOTENCY_KEY": delivery.idempotencyKey,
@@ -131,6 +154,13 @@ enum ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+        // Every other descriptor closes in the child, whether or not whoever opened it asked for
+        // close-on-exec (NIO's listening socket, SQLite's files, a library's pipe).
+        if let closeFrom = Self.addCloseFrom {
+            _ = closeFrom(&actions, 3)
+        } else {
+            for fd in Self.openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -203,6 +233,21 @@ enum ChildProcess {
         let raw = status.value
         if raw & 0x7f == 0 { return .exited((raw >> 8) & 0xff, stdout: outBox.bytes, stderr: errBox.bytes) }
         return .signalled(raw & 0x7f, stderr: errBox.bytes)
+    }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc
+    /// module does not declare; nil on an older C library.
+    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            return nil
+        }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
+
+    /// This process's open descriptors (the fallback when closefrom is not there), read under
+    /// `spawnLock`, so no spawn of ours races the listing.
+    static func openDescriptors() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }.sorted()
     }
 
     /// Writing to a command that exited must be an EPIPE error, not a signal that kills the hub.

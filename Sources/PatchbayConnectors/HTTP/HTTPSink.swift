@@ -22,13 +22,15 @@ public struct HTTPSink: Sink {
     /// Reads a 429's headers into a reason (Xero's `X-Rate-Limit-Problem`).
     public var describeRateLimit: (@Sendable (_ headers: [String: String]) -> String?)?
     public var excerptLimit: Int
+    /// The configured credential header values and the secrets referenced in the URL and headers.
+    public var secrets: [String]
     let transport: any HTTPTransport
 
     public init(url: String, method: String = "POST", headers: [String: String] = [:], timeout: Duration = .seconds(10),
                 transform: (any PayloadTransform)? = nil, idempotencyHeader: String = "Idempotency-Key",
                 describeError: (@Sendable (Int, [UInt8]) -> String?)? = nil,
                 describeRateLimit: (@Sendable ([String: String]) -> String?)? = nil,
-                excerptLimit: Int = 512, transport: any HTTPTransport) {
+                excerptLimit: Int = 512, secrets: [String] = [], transport: any HTTPTransport) {
         self.url = url
         self.method = method
         self.headers = headers
@@ -38,6 +40,7 @@ public struct HTTPSink: Sink {
         self.describeError = describeError
         self.describeRateLimit = describeRateLimit
         self.excerptLimit = excerptLimit
+        self.secrets = secrets
         self.transport = transport
     }
 
@@ -143,22 +146,33 @@ extension ConnectorModule {
     /// Reads the keys every HTTP-based sink shares.
     static func httpSink(_ options: OptionReader, _ context: ModuleContext, defaultTimeout: TimeInterval = 10,
                          transform: (any PayloadTransform)?? = nil) -> HTTPSink? {
+        var secrets: [String] = []
         let rawURL = options.string("url", required: true)
-        let url = rawURL.flatMap { options.interpolated($0, key: "url") }
-        if let url, let parsed = URL(string: url), !["http", "https"].contains(parsed.scheme ?? "") {
-            options.problem("url", "expected an http:// or https:// URL, found '\(rawURL ?? "")'")
-        } else if let url, URL(string: url)?.host == nil {
-            options.problem("url", "expected an absolute URL like https://api.example.com/orders, found '\(rawURL ?? "")'")
+        // The URL as written, with any inline password hidden: it is quoted in problems.
+        let shownURL = rawURL.map(OptionReader.hidingURLPassword)
+        if let rawURL, let inline = OptionReader.inlineURLPassword(rawURL) {
+            options.problem("url", "holds a password inline (\(inline)): reference an environment variable, like https://user:${API_PASSWORD}@host/")
         }
+        let url = rawURL.flatMap { options.interpolated($0, key: "url") }
+        if let rawURL { secrets += options.referencedSecrets(rawURL) }
+        if let url, let parsed = URL(string: url), !["http", "https"].contains(parsed.scheme ?? "") {
+            options.problem("url", "expected an http:// or https:// URL, found '\(shownURL ?? "")'")
+        } else if let url, URL(string: url)?.host == nil {
+            options.problem("url", "expected an absolute URL like https://api.example.com/orders, found '\(shownURL ?? "")'")
+        }
+        if let url, let password = URLComponents(string: url)?.password, !password.isEmpty { secrets.append(password) }
         let method = options.oneOf("method", ["POST", "PUT", "PATCH"]) ?? "POST"
         var headers: [String: String] = [:]
         for (name, value, _) in options.stringMap("headers") ?? [] {
-            let sensitive = ["authorization", "x-api-key", "api-key", "cookie"].contains(name.lowercased())
+            let sensitive = OptionReader.isCredentialHeader(name)
             if sensitive, !value.contains("${") {
                 options.problem("headers", "\(name) holds a credential: reference an environment variable, like 'Bearer ${API_TOKEN}'")
                 continue
             }
-            if let resolved = options.interpolated(value, key: "headers") { headers[name] = resolved }
+            guard let resolved = options.interpolated(value, key: "headers") else { continue }
+            headers[name] = resolved
+            secrets += options.referencedSecrets(value)
+            if sensitive { secrets += [resolved] + options.referencedValues(value) }
         }
         let timeout = options.duration("timeout", in: 0.1...600) ?? defaultTimeout
         let idempotencyHeader = options.string("idempotency_header") ?? "Idempotency-Key"
@@ -169,7 +183,7 @@ extension ConnectorModule {
         }
         guard let url else { return nil }
         return HTTPSink(url: url, method: method, headers: headers, timeout: .milliseconds(Int64(timeout * 1000)),
-                        transform: chosen, idempotencyHeader: idempotencyHeader,
+                        transform: chosen, idempotencyHeader: idempotencyHeader, secrets: secrets.uniqued(),
                         transport: context.transport ?? context.deferredTransport)
     }
 }
