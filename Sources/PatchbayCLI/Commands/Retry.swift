@@ -13,9 +13,17 @@ extension Patchbay {
         @Flag(help: "Retry every failing delivery the filter selects.") var all = false
         @OptionGroup var filter: FailureFilterOptions
         @Option(help: "With --all: only this error group (the GROUP column of `failed --group`).") var group: Int64?
+        @Option(help: ArgumentHelp(
+            "Move the deliveries to this sink connector and requeue them there.",
+            discussion: "For a connector removed from or renamed in the configuration: with --all and --connector OLD, "
+                + "its pending deliveries move too. Each keeps its id and Idempotency-Key."))
+        var to: String?
         @OptionGroup var output: JSONOption
 
         func validate() throws {
+            if to != nil && all && filter.connector == nil {
+                throw ValidationError("--to with --all needs --connector: the connector to move deliveries from")
+            }
             if ids.isEmpty && !all { throw ValidationError("name delivery ids, or --all (with --connector, --group, --state, --since)") }
             if !all && (group != nil || filter.connector != nil || filter.state != nil || filter.since != nil) {
                 throw ValidationError("--connector, --group, --state and --since select deliveries for --all")
@@ -25,6 +33,14 @@ extension Patchbay {
 
         func run() async throws {
             let store = try database.open()
+            if let to {
+                let result = all
+                    ? try store.retarget(matching: try filter.filter(store, now: Date(), group: group), to: to)
+                    : try store.retarget(ids, to: to)
+                report(result, verb: output.json ? "Requeued" : "Moved to '\(to)' and requeued", json: output.json)
+                if !ids.isEmpty && result.changed.isEmpty { throw ExitCode.failure }
+                return
+            }
             let result = all
                 ? try store.retry(matching: try filter.filter(store, now: Date(), group: group))
                 : try store.retry(ids)
@@ -38,15 +54,25 @@ extension Patchbay {
             abstract: "Stop trying deliveries: they stay in the log as discarded until retried.")
 
         @OptionGroup var database: DatabaseOptions
-        @Argument(help: "Delivery ids.") var ids: [Int64]
+        @Argument(help: "Delivery ids.") var ids: [Int64] = []
+        @Flag(help: "Discard every pending, retrying and dead delivery of --connector.") var all = false
+        @Option(help: "With --all: the connector (one removed from the configuration, say).") var connector: String?
         @Option(help: "Why, for the audit trail.") var reason: String?
         @OptionGroup var output: JSONOption
 
+        func validate() throws {
+            if ids.isEmpty && !all { throw ValidationError("name delivery ids, or --all --connector C") }
+            if !ids.isEmpty && all { throw ValidationError("give delivery ids or --all, not both") }
+            if all && connector == nil { throw ValidationError("--all needs --connector: discarding every connector's queue is not offered") }
+            if !all && connector != nil { throw ValidationError("--connector selects deliveries for --all") }
+        }
+
         func run() async throws {
             let store = try database.open()
-            let result = try store.discard(ids, reason: reason)
+            let result = try connector.map { try store.discard(connector: try store.requireConnector($0).id, reason: reason) }
+                ?? store.discard(ids, reason: reason)
             report(result, verb: "Discarded", json: output.json)
-            if result.changed.isEmpty { throw ExitCode.failure }
+            if !ids.isEmpty && result.changed.isEmpty { throw ExitCode.failure }
         }
     }
 }

@@ -46,9 +46,17 @@ extension Patchbay {
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Validate a configuration file: every problem with its key path and line.")
+            abstract: "Validate a configuration file: every problem with its key path and line.",
+            discussion: """
+                When the configuration's database exists (--db, else the file's `database:`, else
+                $PATCHBAY_DB, else ./patchbay.sqlite), it is also read (never written): a connector
+                that has unfinished deliveries there but is not in this configuration is named in a
+                warning, since no worker would send them. Warnings leave the exit status 0.
+                """)
 
         @Option(help: "The configuration file.") var config = "patchbay.yaml"
+        @Option(name: .long, help: "The database to compare with the configuration (default: as `run` chooses).")
+        var db: String?
 
         func run() async throws {
             let hub: HubConfig
@@ -73,6 +81,38 @@ extension Patchbay {
             }
             for batch in batches {
                 emit("  \(batch.name) (\(batch.module)) \(batch.schedule?.description ?? "")")
+            }
+            warnAboutOrphans(configured: Set(hub.connectors.map(\.name)), database: hub.database)
+        }
+
+        /// What `DatabaseOptions` resolves without --db. (`DatabaseOptions()` cannot be read outside
+        /// of parsing: its `@Option` was never decoded.)
+        private var defaultDatabase: String {
+            let env = ProcessInfo.processInfo.environment["PATCHBAY_DB"] ?? ""
+            return env.isEmpty ? "patchbay.sqlite" : env
+        }
+
+        /// Names each connector of the database that holds unfinished deliveries but is not in this
+        /// configuration. Reads the database read-only, and only if it exists.
+        private func warnAboutOrphans(configured: Set<String>, database: String?) {
+            let given = db.flatMap { $0.isEmpty ? nil : $0 }
+            let path = given ?? database.map { database in
+                database.hasPrefix("/")
+                    ? database : URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent(database).path
+            } ?? defaultDatabase
+            guard FileManager.default.fileExists(atPath: path) else { return }
+            do {
+                let store = try Store.open(at: path, mode: .readOnly)
+                // The commands in the warning find this database without --db only if it is their default.
+                let flag = path == defaultDatabase ? nil : path
+                for orphan in try store.orphanedConnectors(configured: configured) {
+                    emit("warning: " + orphan.warning(database: flag))
+                }
+            } catch StoreError.olderSchema {
+                emit("note: \(path): the schema is older than this patchbay, so it was not compared with the "
+                    + "configuration; `patchbay run` migrates it (or `patchbay init --db \(path)`), then check again")
+            } catch {
+                emit("warning: the database was not compared with the configuration: \(error)")
             }
         }
     }
