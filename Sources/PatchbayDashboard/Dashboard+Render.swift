@@ -42,6 +42,9 @@ extension Dashboard {
         let degraded = sinks.filter { $0.connector.health == .degraded }.count
         let failing = sinks.filter { $0.connector.health == .failing }.count
         let paused = statuses.filter(\.connector.paused).count
+        // Not in the hub's configuration: shown only when there are some, loud when one still has a queue.
+        let orphans = sinks.filter { $0.connector.health == .orphaned }
+        let stranded = orphans.contains { $0.count(.pending) + $0.count(.inFlight) + $0.count(.retrying) > 0 }
         let clock = state.now.formatted(.iso8601.time(includingFractionalSeconds: false).timeSeparator(.colon)) + " UTC"
         let name = URL(fileURLWithPath: state.databasePath).lastPathComponent
         let narrow = area.width < 110
@@ -64,6 +67,9 @@ extension Dashboard {
             Span(" \(degraded) degraded", (degraded > 0 ? theme.retrying : theme.muted).over(theme.statusBar)),
             Span(" \(failing) failing", (failing > 0 ? theme.dead : theme.muted).over(theme.statusBar)),
         ]
+        if !orphans.isEmpty {
+            spans.append(Span(" \(orphans.count) orphaned", (stranded ? theme.dead : theme.muted).over(theme.statusBar)))
+        }
         if paused > 0 { spans.append(Span(" \(paused) paused", theme.warn.over(theme.statusBar))) }
         spans.append(Span(narrow ? "  today \(state.overview?.eventsToday ?? 0)" : "  events today \(state.overview?.eventsToday ?? 0)", theme.statusBar))
         if let refused = state.overview?.refusedToday, refused > 0 {

@@ -73,7 +73,8 @@ enum Rows {
             let rate = delivered + failed > 0 ? "\(failed * 100 / (delivered + failed))" : "-"
             rows.append([
                 Line(c.name, theme.text), Line(c.pattern.rawValue, theme.muted), Line(c.system, theme.text),
-                Line(c.health.rawValue, theme.style(for: c.health.rawValue)),
+                // Orphaned: no worker sends this connector's queue (it is not in the hub's configuration).
+                Line(c.health.rawValue, c.health == .orphaned ? theme.warn : theme.style(for: c.health.rawValue)),
                 Line("\(status.count(.pending))", theme.text),
                 Line("\(status.count(.retrying))", status.count(.retrying) > 0 ? theme.retrying : theme.muted),
                 Line("\(status.count(.dead))", status.count(.dead) > 0 ? theme.dead : theme.muted),
