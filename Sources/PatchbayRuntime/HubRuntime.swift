@@ -110,8 +110,10 @@ public final class HubRuntime: Sendable {
 
     func id(of name: String) -> ConnectorID { connectorIds[name]! }
 
-    /// Whether loops should wind down: `shutdown()` was called or the service group is shutting down.
-    var stopping: Bool { stop.isSet || Task.isShuttingDownGracefully }
+    /// Whether loops should wind down: `shutdown()` was called, the service group is shutting down,
+    /// or the task was cancelled (the group cancels every service when one of them fails, the
+    /// server that cannot bind its port among them).
+    var stopping: Bool { stop.isSet || Task.isShuttingDownGracefully || Task.isCancelled }
 
     func wake(_ connector: ConnectorID) async { await wakes[connector]?.signal() }
 

@@ -15,21 +15,39 @@ actor Wake {
         for (_, continuation) in all { continuation.resume() }
     }
 
+    /// Also returns when the waiting task is cancelled, so a loop that checks for cancellation
+    /// after each wait stops at once instead of after its timeout.
     func wait(timeout: TimeInterval) async {
         if pending { pending = false; return }
+        if Task.isCancelled { return }
         let id = next
         next += 1
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            waiters[id] = continuation
-            Task {
-                try? await Task.sleep(nanoseconds: UInt64(min(3600, max(0.001, timeout)) * 1e9))
-                self.expire(id)
+        registering.insert(id)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                registering.remove(id)
+                if cancelledEarly.remove(id) != nil { continuation.resume(); return }
+                waiters[id] = continuation
+                Task {
+                    try? await Task.sleep(nanoseconds: UInt64(min(3600, max(0.001, timeout)) * 1e9))
+                    self.expire(id)
+                }
             }
+        } onCancel: {
+            Task { await self.cancel(id) }
         }
     }
 
+    /// Ids between `wait` and their continuation's registration, and those of them already cancelled.
+    private var registering: Set<Int> = []
+    private var cancelledEarly: Set<Int> = []
+
     private func expire(_ id: Int) {
         waiters.removeValue(forKey: id)?.resume()
+    }
+
+    private func cancel(_ id: Int) {
+        if let waiter = waiters.removeValue(forKey: id) { waiter.resume() } else if registering.contains(id) { cancelledEarly.insert(id) }
     }
 }
 

@@ -34,7 +34,8 @@ extension HubRuntime {
             do {
                 let store = self.store
                 _ = try await Blocking.run { try store.connectors().count }
-                return Self.json(200, ["status": "ok"])
+                // The pid says which process answered: after a restart, the new one, not a leftover.
+                return Self.json(200, ["status": "ok", "pid": String(ProcessInfo.processInfo.processIdentifier)])
             } catch {
                 return Self.json(503, ["status": "unavailable", "error": "\(error)"])
             }
@@ -47,16 +48,24 @@ extension HubRuntime {
                             body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
         let logger = self.logger
-        return Application(
+        let (headerTimeout, bodyTimeout) = (config.headerTimeout, config.bodyTimeout)
+        let maxConnections = ConnectionCap.effective(configured: config.maxConnections)
+        let application = Application(
             router: router,
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "patchbay"),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [ConnectionGuard(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout)])),
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "patchbay",
+                                 availableConnectionsDelegate: .maximum(maxConnections, logger: logger)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 self.setPort(port)
-                logger.notice("listening", metadata: ["address": "\(self.config.host):\(port)"])
+                logger.notice("listening", metadata: [
+                    "address": "\(self.config.host):\(port)", "max_connections": "\(maxConnections)",
+                ])
                 onListening?(port)
             },
             logger: logger)
+        return ListeningService(application: application, address: "\(config.host):\(config.port)", runtime: self)
     }
 
     /// One webhook: size, signature and shape checked by the source; stored durably; then answered.
@@ -66,14 +75,21 @@ extension HubRuntime {
         let remote = context.remoteAddress?.ipAddress
         var body: [UInt8]
         do {
+            // A declared length over the limit is refused before a byte of the body is read.
+            if let declared = request.headers[.contentLength].flatMap(Int.init), declared > source.maxBodyBytes {
+                throw Rejection.tooLarge("declared")
+            }
             var buffer = try await request.body.collect(upTo: source.maxBodyBytes)
             body = buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch {
             let length = request.headers[.contentLength].flatMap(Int.init)
             let size = length.map { "\($0) bytes" } ?? "larger than the limit"
-            return await reject(Rejection.tooLarge("body is \(size); limit is \(source.maxBodyBytes) bytes"),
-                                connector: connector, name: name, path: path, remote: remote, body: [],
-                                bodyBytes: length ?? source.maxBodyBytes + 1, at: receivedAt)
+            var response = await reject(Rejection.tooLarge("body is \(size); limit is \(source.maxBodyBytes) bytes"),
+                                        connector: connector, name: name, path: path, remote: remote, body: [],
+                                        bodyBytes: length ?? source.maxBodyBytes + 1, at: receivedAt)
+            // The rest of the body is not read: `ConnectionGuard` closes the connection after this answer.
+            response.headers[.connection] = "close"
+            return response
         }
         var headers: [(name: String, value: String)] = []
         for field in request.headers { headers.append((field.name.rawName, field.value)) }
@@ -141,5 +157,43 @@ extension HubRuntime {
         let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data("{}".utf8)
         return Response(status: .init(code: status), headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// The webhook server as a service: a failure to listen (the port taken, an address not on this
+/// machine, no permission) is an error that names the address and ends the hub at once, instead
+/// of a debug line while the workers go on claiming deliveries.
+struct ListeningService<Inner: Service>: Service, CustomStringConvertible {
+    var description: String { "WebhookServer" }
+    let application: Inner
+    let address: String
+    let runtime: HubRuntime
+
+    func run() async throws {
+        do {
+            try await application.run()
+        } catch {
+            guard runtime.port == nil else { throw error }
+            runtime.logger.error("cannot listen", metadata: ["address": "\(address)", "error": "\(error)"])
+            throw HubStartError.cannotListen(address: address, reason: Self.reason(error))
+        }
+    }
+
+    /// `bind(descriptor:ptr:bytes:): Address already in use (errno: 98)` → `address already in use`.
+    static func reason(_ error: any Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+        return "\(error)"
+    }
+}
+
+/// Why a hub could not start.
+public enum HubStartError: Error, CustomStringConvertible {
+    case cannotListen(address: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotListen(let address, let reason):
+            return "cannot listen on \(address): \(reason) (is another hub running? choose another with --listen HOST:PORT)"
+        }
     }
 }

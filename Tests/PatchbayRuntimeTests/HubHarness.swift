@@ -96,6 +96,7 @@ final class RunningHub: @unchecked Sendable {
         "TOKEN": "test-token",
     ]
 
+    /// The YAML may start with more keys of `server:`, indented by two spaces.
     init(yaml: String, environment extra: [String: String] = [:]) async throws {
         directory = try TemporaryDirectory()
         store = try Store.open(at: directory.path("hub.sqlite"), mode: .create(homeCurrency: "EUR"))

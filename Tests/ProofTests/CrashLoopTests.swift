@@ -96,7 +96,11 @@ extension Proofs {
                         let faults = kind == .sigkill ? nil : "\(kind.rawValue):\(n)"
                         let hub = try HubProcess(config: config, db: db, log: log, faults: faults)
                         reaper.add(hub)
-                        _ = await hub.waitHealthy(client, port: port)
+                        // Really serving: this process answers, not a leftover holding the port. (An
+                        // armed incarnation may reach its fault point before the first poll.)
+                        let healthy = await hub.waitHealthy(client, port: port)
+                        #expect(healthy || (kind != .sigkill && !hub.isRunning && hub.process.terminationStatus == 137),
+                                "incarnation \(incarnations.count + 1) did not come up: \(hub.logText().suffix(600))")
                         let delay = Double(Int.random(in: 100...600, using: &rng)) / 1000
                         // An armed incarnation gets time to reach its fault point; SIGKILL if it does not.
                         let exited = await hub.waitExit(timeout: kind == .sigkill ? delay : delay + 4)

@@ -111,13 +111,15 @@ final class HubProcess: @unchecked Sendable {
         return nil
     }
 
-    /// Polls `/healthz` until 200; false when the process exited first or `timeout` passed.
+    /// Polls `/healthz` until this process answers 200 (the body names the pid, so a leftover
+    /// process still holding the port does not count); false when the process exited first or
+    /// `timeout` passed.
     func waitHealthy(_ client: HTTPClient, port: Int, timeout: TimeInterval = 30) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline, process.isRunning {
             if let response = try? await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"), timeout: .seconds(2)) {
-                _ = try? await response.body.collect(upTo: 1 << 16)
-                if response.status.code == 200 { return true }
+                let body = (try? await response.body.collect(upTo: 1 << 16)).map { String(buffer: $0) } ?? ""
+                if response.status.code == 200, body.contains("\"pid\":\"\(pid)\"") { return true }
             }
             try? await Task.sleep(for: .milliseconds(25))
         }

@@ -129,6 +129,14 @@ public struct HubConfig: Sendable {
     public var host: String
     public var port: Int
     public var maxBodyBytes: Int
+    /// How long a client has to send a request's headers, from the moment the connection is
+    /// ready for one (accepted, or the previous response sent): also the keep-alive idle limit.
+    public var headerTimeout: TimeInterval = 10
+    /// How long a client has to send a request's body once its headers are in.
+    public var bodyTimeout: TimeInterval = 30
+    /// The most connections served at once; more wait in the listen backlog. Capped below the
+    /// process's descriptor limit so the database and the delivery clients always have some.
+    public var maxConnections: Int = 512
     public var lease: TimeInterval
     public var poll: TimeInterval
     public var claimBatch: Int
@@ -191,6 +199,9 @@ public struct HubConfig: Sendable {
                 }
             }
             if let v = server.byteSize("max_body", in: 1...(4 << 20)) { config.maxBodyBytes = v }
+            if let v = server.duration("header_timeout", in: 0.1...600) { config.headerTimeout = v }
+            if let v = server.duration("body_timeout", in: 0.1...3600) { config.bodyTimeout = v }
+            if let v = server.int("max_connections", in: 1...100_000) { config.maxConnections = v }
             server.finish()
         }
         var leaseLine: Int?
@@ -213,6 +224,8 @@ public struct HubConfig: Sendable {
             log.finish()
         }
 
+        var context = context
+        context.defaultMaxBodyBytes = config.maxBodyBytes
         var connectors: [ConnectorDefinition] = []
         // Declared sources, built or not: a sink naming one that has its own problem is not wrong too.
         var declaredSources: Set<String> = []

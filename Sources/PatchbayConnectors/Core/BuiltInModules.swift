@@ -59,7 +59,7 @@ extension ConnectorModule {
             options.problem(nil, "signature '\(scheme.rawValue)' needs a secret: secret: ${ENV_NAME}")
         }
         let tolerance = options.duration("tolerance", in: 1...86400) ?? 300
-        let maxBody = options.byteSize("max_body", in: 1...(4 << 20)) ?? (1 << 20)
+        let maxBody = options.byteSize("max_body", in: 1...(4 << 20)) ?? context.defaultMaxBodyBytes
         let fixedTopic = options.string("topic")
         let topicHeader = options.string("topic_header")
         let keyHeader = options.string("key_header")

@@ -75,6 +75,8 @@ public struct ModuleContext: Sendable {
     /// What HTTP modules send through when `transport` is nil; the runtime binds it at start.
     public let deferredTransport = DeferredTransport()
     public var transforms: TransformRegistry
+    /// `server.max_body`: the limit of a webhook source that sets none of its own.
+    public var defaultMaxBodyBytes = 1 << 20
 
     public init(environment: [String: String], baseDirectory: URL, transport: (any HTTPTransport)?,
                 transforms: TransformRegistry = .builtIn) {
