@@ -1,9 +1,39 @@
+import Foundation
 import PatchbayText
 import Testing
 
-/// True when no scalar of `text` is one a terminal could act on.
+/// What must never reach a terminal as itself, written from the Unicode charts apart from
+/// `SafeText.needsEscape`, so a slip in one is caught by the other.
+private let forbidden: [ClosedRange<UInt32>] = [
+    0x0000...0x0008, 0x000A...0x001F,  // C0 (tab is turned into spaces, checked apart)
+    0x007F...0x009F,  // DEL and C1
+    0x00AD...0x00AD,  // soft hyphen
+    0x061C...0x061C,  // Arabic letter mark
+    0x200B...0x200F,  // zero-width space, non-joiner, joiner; left-to-right and right-to-left marks
+    0x2028...0x202E,  // line and paragraph separators; bidi embeddings and overrides
+    0x2060...0x206F,  // word joiner, invisible operators, bidi isolates, deprecated format controls
+    0xFEFF...0xFEFF,  // zero-width no-break space
+    0xFFF9...0xFFFB,  // interlinear annotation
+    0xE0000...0xE007F,  // tag characters
+]
+
+private func isForbidden(_ value: UInt32) -> Bool {
+    forbidden.contains { $0.contains(value) }
+}
+
+/// True when no scalar of `text` is one a terminal could act on or a reader could not see.
 private func isTerminalSafe(_ text: String, allowNewlines: Bool) -> Bool {
-    !text.unicodeScalars.contains { SafeText.needsEscape($0) && !(allowNewlines && $0 == "\n") }
+    !text.unicodeScalars.contains { isForbidden($0.value) && !(allowNewlines && $0 == "\n") }
+}
+
+/// The escape a forbidden scalar must become, derived here rather than read from SafeText.
+private func expectedEscape(_ value: UInt32, keepNewlines: Bool) -> String {
+    switch value {
+    case 0x0A where keepNewlines: return "\n"
+    case 0x00...0x1F: return "^" + String(UnicodeScalar(UInt8(value + 0x40)))
+    case 0x7F: return "^?"
+    default: return "\\u{" + String(value, radix: 16, uppercase: true) + "}"
+    }
 }
 
 @Suite("SafeText: untrusted text made safe for a terminal")
@@ -79,39 +109,176 @@ struct SafeTextTests {
         #expect(SafeText.isClean(text))
     }
 
-    @Test("no output scalar ever needs escaping, for every scalar up to U+FFFF")
-    func outputIsAlwaysSafe() {
-        var escaped = 0
-        for value in UInt32(0)...0xFFFF {
-            guard let scalar = Unicode.Scalar(value) else { continue }  // surrogates
-            let text = "a" + String(Character(scalar)) + "b"
+    @Test("every scalar of Unicode: what the independent table forbids is escaped as expected, the rest passes unchanged")
+    func everyScalar() {
+        var forbiddenSeen = 0
+        // Chunks of 4,096 scalars, each after an "a" so none joins its neighbour into an emoji.
+        for chunkStart in stride(from: UInt32(0), through: 0x10FFFF, by: 4096) {
+            var allowed = String.UnicodeScalarView()
+            var hostile = String.UnicodeScalarView()
+            var expectedLine = ""
+            var expectedMultiline = ""
+            for value in chunkStart..<min(chunkStart + 4096, 0x110000) {
+                guard let scalar = Unicode.Scalar(value), value != 0x09 else { continue }  // surrogates; tab apart
+                let isHostile = isForbidden(value)
+                if SafeText.needsEscape(scalar) != isHostile {
+                    Issue.record("needsEscape(U+\(String(value, radix: 16))) disagrees with the table")
+                }
+                if isHostile {
+                    forbiddenSeen += 1
+                    hostile.append("a")
+                    hostile.append(scalar)
+                    expectedLine += "a" + expectedEscape(value, keepNewlines: false)
+                    expectedMultiline += "a" + expectedEscape(value, keepNewlines: true)
+                } else {
+                    allowed.append("a")
+                    allowed.append(scalar)
+                }
+            }
+            let clean = String(allowed)
+            let label = "chunk at U+\(String(chunkStart, radix: 16))"
+            #expect(SafeText.line(clean) == clean, "\(label): line() changed text it should keep")
+            #expect(SafeText.multiline(clean) == clean, "\(label): multiline() changed text it should keep")
+            #expect(SafeText.isClean(clean), "\(label)")
+            #expect(!SafeText.csvField(clean).unicodeScalars.contains { isForbidden($0.value) }, "\(label)")
+            guard !hostile.isEmpty else { continue }
+            let text = String(hostile)
             let line = SafeText.line(text)
             let multiline = SafeText.multiline(text)
-            if !isTerminalSafe(line, allowNewlines: false) || line.contains("\n") || line.contains("\t") {
-                Issue.record("line() left U+\(String(value, radix: 16)) unsafe: \(line.debugDescription)")
-            }
-            if !isTerminalSafe(multiline, allowNewlines: true) || multiline.contains("\t") {
-                Issue.record("multiline() left U+\(String(value, radix: 16)) unsafe: \(multiline.debugDescription)")
-            }
-            if SafeText.needsEscape(scalar) {
-                escaped += 1
-                #expect(line != text)
-            }
-            // isClean agrees with line().
-            #expect(SafeText.isClean(text) == (line == text), "U+\(String(value, radix: 16))")
+            #expect(line == expectedLine, "\(label): line()")
+            #expect(multiline == expectedMultiline, "\(label): multiline()")
+            #expect(isTerminalSafe(line, allowNewlines: false) && !line.contains("\n"), "\(label)")
+            #expect(isTerminalSafe(multiline, allowNewlines: true), "\(label)")
+            #expect(!SafeText.isClean(text), "\(label)")
+            let csv = SafeText.csvField(text)
+            #expect(!csv.unicodeScalars.contains { isForbidden($0.value) }, "\(label): csvField()")
+            let csvFile = SafeText.csvField(text, keepLineBreaks: true)
+            #expect(!csvFile.unicodeScalars.contains { isForbidden($0.value) && $0 != "\n" && $0 != "\r" }, "\(label)")
         }
-        // C0 except tab (31) + DEL (1) + C1 (32) + bidi and separators (2 + 5 + 4 + 2 + 1) + interlinear (3).
-        #expect(escaped == 31 + 1 + 32 + 2 + 5 + 4 + 2 + 1 + 3)
+        // C0 but tab (31), DEL and C1 (33), U+AD, U+61C, U+200B-F (5), U+2028-E (7), U+2060-F (16),
+        // U+FEFF, U+FFF9-B (3), tags (128).
+        #expect(forbiddenSeen == 31 + 33 + 1 + 1 + 5 + 7 + 16 + 1 + 3 + 128)
     }
 
-    @Test("what needs escaping: controls, C1, bidi controls and separators, nothing printable")
+    @Test("invisible characters are shown: zero-width, soft hyphen, word joiner, BOM, tags", arguments: [
+        ("pay\u{200B}pal", "pay\\u{200B}pal"),
+        ("Ac\u{200C}me\u{200D}", "Ac\\u{200C}me\\u{200D}"),
+        ("a\u{200D}b", "a\\u{200D}b"),
+        ("Müller\u{AD}bau", "Müller\\u{AD}bau"),
+        ("x\u{2060}y\u{2062}z\u{2064}", "x\\u{2060}y\\u{2062}z\\u{2064}"),
+        ("\u{FEFF}Acme", "\\u{FEFF}Acme"),
+        // ASCII smuggled in tag characters ("hi"), and tags after an emoji that is no flag.
+        ("ok\u{E0068}\u{E0069}", "ok\\u{E0068}\\u{E0069}"),
+        ("👍\u{E0061}\u{E007F}", "👍\\u{E0061}\\u{E007F}"),
+        // A flag base with too long a tag run, or none of the cancel tag, is no flag.
+        ("🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E0061}\u{E0062}\u{E0063}\u{E007F}",
+         "🏴\\u{E0067}\\u{E0062}\\u{E0073}\\u{E0063}\\u{E0074}\\u{E0061}\\u{E0062}\\u{E0063}\\u{E007F}"),
+        ("🏴\u{E0067}\u{E0062}", "🏴\\u{E0067}\\u{E0062}"),
+        // A joiner dangling after an emoji joins nothing.
+        ("👍\u{200D}a", "👍\\u{200D}a"),
+    ])
+    func invisibleCharacters(input: String, expected: String) {
+        #expect(SafeText.line(input) == expected)
+        #expect(SafeText.multiline(input) == expected)
+        #expect(!SafeText.isClean(input))
+    }
+
+    @Test("emoji held together by a joiner or by tags stay whole", arguments: [
+        "👩\u{200D}👩\u{200D}👧",
+        "👩🏽\u{200D}💻",
+        "🏳\u{FE0F}\u{200D}🌈",
+        "❤\u{FE0F}\u{200D}🔥",
+        "🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}",  // Scotland
+        "Café 🏴\u{E0067}\u{E0062}\u{E0077}\u{E006C}\u{E0073}\u{E007F} Ltd",  // Wales
+    ])
+    func emojiSequences(text: String) {
+        #expect(SafeText.line(text) == text)
+        #expect(SafeText.multiline(text) == text)
+        #expect(SafeText.isClean(text))
+        #expect(SafeText.csvField(text) == text)
+    }
+
+    @Test("what needs escaping: controls, C1, bidi controls, separators and invisible characters, nothing printable")
     func needsEscape() {
         for scalar: Unicode.Scalar in ["\u{0}", "\u{1B}", "\n", "\r", "\u{7F}", "\u{80}", "\u{9B}", "\u{9F}",
-                                       "\u{202E}", "\u{2028}", "\u{2029}", "\u{2066}"] {
+                                       "\u{202E}", "\u{2028}", "\u{2029}", "\u{2066}", "\u{200B}", "\u{200D}",
+                                       "\u{AD}", "\u{2060}", "\u{FEFF}", "\u{E0001}", "\u{E0041}", "\u{E007F}"] {
             #expect(SafeText.needsEscape(scalar), "U+\(String(scalar.value, radix: 16))")
         }
-        for scalar: Unicode.Scalar in ["\t", " ", "a", "~", "\u{A0}", "é", "€", "注", "\u{200D}", "👍"] {
+        for scalar: Unicode.Scalar in ["\t", " ", "a", "~", "\u{A0}", "é", "€", "注", "\u{FE0F}", "👍",
+                                       "\u{E0080}", "\u{E0100}", "\u{10FFFF}"] {
             #expect(!SafeText.needsEscape(scalar), "U+\(String(scalar.value, radix: 16))")
         }
     }
 }
+
+@Suite("SafeText.csvField: CSV that is safe on a terminal and in a spreadsheet")
+struct CSVFieldTests {
+    @Test("plain text and numbers pass; amounts stay numbers", arguments: [
+        "plain", "Hoffmann Küchen GmbH", "", "12", "-12.50", "+3", "0.5", "1234567.89", "注文", "a\tb",
+    ])
+    func unchanged(text: String) {
+        #expect(SafeText.csvField(text) == text)
+    }
+
+    @Test("a field a spreadsheet would run gets a leading quote", arguments: [
+        ("=1+1", "'=1+1"),
+        ("+1-2", "'+1-2"),
+        ("-rm", "'-rm"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("-1e5", "'-1e5"),
+        ("-inf", "'-inf"),
+        ("-12.", "'-12."),
+        ("--1", "'--1"),
+        ("\tx", "'\tx"),
+        ("\r=1", "'\\u000D=1"),
+        ("  =1+1", "'  =1+1"),
+        ("\u{FF1D}1+1", "'\u{FF1D}1+1"),
+        ("=HYPERLINK(\"https://evil.example\",\"x\")", "\"'=HYPERLINK(\"\"https://evil.example\"\",\"\"x\"\")\""),
+    ])
+    func formulas(input: String, expected: String) {
+        #expect(SafeText.csvField(input) == expected)
+    }
+
+    @Test("RFC 4180 quoting: commas and quotes; line breaks quoted in files, escaped otherwise")
+    func quoting() {
+        #expect(SafeText.csvField("a,b") == "\"a,b\"")
+        #expect(SafeText.csvField("say \"hi\"") == "\"say \"\"hi\"\"\"")
+        #expect(SafeText.csvField("=a,b") == "\"'=a,b\"")
+        #expect(SafeText.csvField("two\nlines") == "two\\u000Alines")
+        #expect(SafeText.csvField("line\rbreak") == "line\\u000Dbreak")
+        #expect(SafeText.csvField("two\nlines", keepLineBreaks: true) == "\"two\nlines\"")
+        #expect(SafeText.csvField("line\rbreak", keepLineBreaks: true) == "\"line\rbreak\"")
+    }
+
+    @Test("controls, C1, bidi and tags become \\uXXXX; nothing a terminal acts on is left", arguments: [
+        ("\u{1B}]52;c;SGVsbG8=\u{07}", "\\u001B]52;c;SGVsbG8=\\u0007"),
+        ("\u{9B}31mred", "\\u009B31mred"),
+        ("abc\u{202E}fed", "abc\\u202Efed"),
+        ("ok\u{E0068}", "ok\\uDB40\\uDC68"),
+        ("\u{1B}[2J", "\\u001B[2J"),
+    ])
+    func controls(input: String, expected: String) {
+        #expect(SafeText.csvField(input) == expected)
+        #expect(SafeText.csvField(input, keepLineBreaks: true) == expected)
+    }
+
+    @Test("a JSON column stays valid JSON and decodes to the original text")
+    func jsonColumnRoundTrips() throws {
+        let name = "Ev\u{1B}]52;c;SGk=\u{07}il \u{202E}fed\u{200B} \u{9B}2J 🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F} ok\u{E0068}"
+        let payload = String(decoding: try JSONSerialization.data(withJSONObject: ["name": name]), as: UTF8.self)
+        let pretty = "{\n\t\"name\" : " + payload.dropFirst("{\"name\":".count)
+        for json in [payload, pretty] {
+            let field = SafeText.csvField(json, keepLineBreaks: true)
+            // Nothing forbidden is left but the line breaks and the flag's own tags.
+            let scotland = "🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}"
+            #expect(!field.replacingOccurrences(of: scotland, with: "").unicodeScalars.contains { isForbidden($0.value) && $0 != "\n" })
+            // Undo the CSV quoting, then read the JSON back.
+            var inner = field
+            if inner.hasPrefix("\"") { inner = String(inner.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"") }
+            let object = try JSONSerialization.jsonObject(with: Data(inner.utf8)) as? [String: String]
+            #expect(object?["name"] == name, "\(field)")
+        }
+    }
+}
+
