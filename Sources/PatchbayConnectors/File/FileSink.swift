@@ -1,5 +1,6 @@
 import Foundation
 import PatchbayHub
+import PatchbayText
 
 /// `file`: appends each delivery to a file in a directory, one file per day
 /// (`<connector>-2026-11-25.jsonl` or `.csv`), for warehouse and reporting loads.
@@ -77,7 +78,8 @@ public struct FileSink: Sink {
 
     private static func append(_ record: String, header: String?, to url: URL, directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        // 0600: payloads are customers' data, not for other local users (the umask can only narrow it).
+        let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         defer { close(fd) }
         var bytes = Array(record.utf8)
@@ -119,14 +121,10 @@ public struct FileSink: Sink {
         }
     }
 
-    /// RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it.
+    /// One CSV field: `SafeText.csvField`, shared with `aging --csv`, keeping line breaks inside a
+    /// quoted field (a multi-line note is data a loader reads back; the file is no terminal).
     static func csvField(_ text: String) -> String {
-        var value = text
-        if let first = value.first, "=+-@".contains(first), Double(value) == nil { value = "'" + value }
-        if value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-            return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
-        return value
+        SafeText.csvField(text, keepLineBreaks: true)
     }
 }
 
