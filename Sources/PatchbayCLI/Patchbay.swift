@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PatchbayText
 
 /// The `patchbay` command: runs and watches business integrations from a terminal.
 public struct Patchbay: AsyncParsableCommand {
@@ -20,6 +21,32 @@ public struct Patchbay: AsyncParsableCommand {
     )
 
     public init() {}
+
+    /// Runs the command line; a failure is printed to stderr sanitised, then the process exits.
+    ///
+    /// Replaces ArgumentParser's own `main`, which prints an error's text raw: our errors quote file
+    /// contents, connector names and server answers (`bad.csv:4: Customer '…'`), and those must not
+    /// reach the terminal as control sequences. Help and `--version` (exit 0) are our own text and
+    /// go to stdout unchanged.
+    public static func main(_ arguments: [String]?) async {
+        do {
+            var command = try await asyncParseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                if !message.isEmpty { print(message) }
+            } else if !message.isEmpty {
+                FileHandle.standardError.write(Data((SafeText.multiline(message) + "\n").utf8))
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
 }
 
 /// Options every command that touches the database takes.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PatchbayHub
 import PatchbayStore
+import PatchbayText
 
 extension Patchbay {
     struct Import: AsyncParsableCommand {
@@ -64,7 +65,9 @@ extension Patchbay.Import {
                     ("connector", .string(name)), ("currency", .string(currency)),
                 ]).rendered(pretty: true))
             } else {
-                emit("Imported \(summary.rowsRead) rows from \(file) into \(name) (\(currency)): "
+                // A file or connector name may hold anything; errors are sanitised in `Patchbay.main`.
+                emit("Imported \(summary.rowsRead) rows from \(SafeText.line(file)) into \(SafeText.line(name)) "
+                     + "(\(SafeText.line(currency))): "
                      + "\(summary.inserted) new, \(summary.updated) updated, \(summary.unchanged) unchanged, "
                      + "\(summary.closed) closed.")
             }

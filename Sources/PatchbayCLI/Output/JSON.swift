@@ -1,5 +1,6 @@
 import Foundation
 import PatchbayStore
+import PatchbayText
 
 /// A JSON value with every key always present (null where a value is missing), so scripts can
 /// rely on the shape of what `--json` prints.
@@ -69,7 +70,9 @@ public indirect enum JSON: Equatable, Sendable, ExpressibleByStringLiteral, Expr
         }
     }
 
-    /// JSON string escaping; every control character is escaped, so JSON output is terminal-safe.
+    /// JSON string escaping. Every scalar `SafeText` would escape on a terminal (controls, C1, bidi,
+    /// separators, invisible characters, tags) is written as `\uXXXX`, so `--json` printed to a
+    /// terminal is as inert as a table and decodes to the original text.
     static func escape(_ text: String, into out: inout String) {
         out += "\""
         for scalar in text.unicodeScalars {
@@ -79,14 +82,10 @@ public indirect enum JSON: Equatable, Sendable, ExpressibleByStringLiteral, Expr
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case _ where SafeText.needsEscape(scalar):
+                for unit in String(scalar).utf16 { out += String(format: "\\u%04x", UInt32(unit)) }
             default:
-                let v = scalar.value
-                if v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v) || v == 0x2028 || v == 0x2029
-                    || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) {
-                    out += String(format: "\\u%04x", v)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+                out.unicodeScalars.append(scalar)
             }
         }
         out += "\""

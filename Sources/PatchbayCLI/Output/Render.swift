@@ -218,27 +218,28 @@ public enum Render {
             table.add(["TOTAL (\(report.count) open)"] + AgingBucket.allCases.map {
                 Money.formatGrouped(minor: report[$0].amountMinor, currency: report.currency)
             } + [Money.formatGrouped(minor: report.totalMinor, currency: report.currency)])
-            sections.append("\(report.currency) aging as of \(report.asOf), by \(report.basis.rawValue) date\n" + table.rendered())
+            sections.append("\(SafeText.line(report.currency)) aging as of \(SafeText.line(report.asOf)), "
+                            + "by \(report.basis.rawValue) date\n" + table.rendered())
         }
         return sections.isEmpty ? "No open invoices." : sections.joined(separator: "\n\n")
     }
 
+    /// `aging --csv`: every field through `SafeText.csvField`, the encoder the file sink uses too, so a
+    /// customer named `=HYPERLINK(…)` or holding an escape sequence is inert in a spreadsheet and on
+    /// the terminal the CSV is printed to (line breaks in a name are escaped: one row per line).
     public static func agingCSV(_ reports: [CurrencyAging]) -> String {
-        var lines = ["currency,customer," + AgingBucket.allCases.map(\.rawValue).joined(separator: ",") + ",total"]
-        func field(_ text: String) -> String {
-            // Quote always; neutralise spreadsheet formulas.
-            let safe = text.first.map { "=+-@".contains($0) } == true ? "'" + text : text
-            return "\"" + safe.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
+        func row(_ fields: [String]) -> String { fields.map { SafeText.csvField($0) }.joined(separator: ",") }
+        var lines = [row(["currency", "customer"] + AgingBucket.allCases.map(\.rawValue) + ["total"])]
         for report in reports {
-            for customer in report.customers {
-                lines.append(([report.currency, field(customer.customer)] + AgingBucket.allCases.map {
-                    Money.format(minor: customer[$0].amountMinor, currency: report.currency)
-                } + [Money.format(minor: customer.totalMinor, currency: report.currency)]).joined(separator: ","))
+            func amounts(_ total: (AgingBucket) -> Int64, _ sum: Int64) -> [String] {
+                AgingBucket.allCases.map { Money.format(minor: total($0), currency: report.currency) }
+                    + [Money.format(minor: sum, currency: report.currency)]
             }
-            lines.append(([report.currency, field("TOTAL")] + AgingBucket.allCases.map {
-                Money.format(minor: report[$0].amountMinor, currency: report.currency)
-            } + [Money.format(minor: report.totalMinor, currency: report.currency)]).joined(separator: ","))
+            for customer in report.customers {
+                lines.append(row([report.currency, customer.customer]
+                                 + amounts({ customer[$0].amountMinor }, customer.totalMinor)))
+            }
+            lines.append(row([report.currency, "TOTAL"] + amounts({ report[$0].amountMinor }, report.totalMinor)))
         }
         return lines.joined(separator: "\n")
     }

@@ -17,6 +17,7 @@ public struct TextTable {
     }
 
     public func rendered() -> String {
+        let headers = self.headers.map { SafeText.line($0) }
         var widths = headers.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() where index < widths.count {
