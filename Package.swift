@@ -23,10 +23,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
+        // Values every layer may use, each defined once: durations (later money, civil dates).
+        .target(name: "PatchbayValues"),
         // Schema, migrations, records, every query and write.
         .target(
             name: "PatchbayStore",
             dependencies: [
+                "PatchbayValues",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -128,6 +131,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "PatchbayTextTests", dependencies: ["PatchbayText"]),
+        .testTarget(name: "PatchbayValuesTests", dependencies: ["PatchbayValues"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         // The real binary in a real terminal (tmux): what a person at the keyboard sees.
         .testTarget(name: "EndToEndTests", dependencies: ["patchbay", "PatchbayStore", "TestSupport"]),

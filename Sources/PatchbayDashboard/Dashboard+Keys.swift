@@ -1,5 +1,6 @@
 import Foundation
 import PatchbayStore
+import PatchbayValues
 import TerminalUI
 
 extension Dashboard {
@@ -469,8 +470,11 @@ extension Dashboard {
                 filter.connectorId = status.connector.id
             }
             if let since = options["since"] {
-                guard let seconds = Self.seconds(since) else { toast("since= takes 15m, 2h, 7d", error: true); return }
-                filter.since = state.now.addingTimeInterval(-seconds)
+                do {
+                    filter.since = state.now.addingTimeInterval(-(try Durations.parse(since)))
+                } catch {
+                    toast("since=: \(error.description)", error: true); return
+                }
             }
             state.eventFilter = filter
             state.eventBefore = nil
@@ -500,17 +504,6 @@ extension Dashboard {
             state.showHelp = true
         default:
             toast("Unknown command ':\(command)' (? lists them)", error: true)
-        }
-    }
-
-    static func seconds(_ text: String) -> TimeInterval? {
-        guard let unit = text.last, let value = Double(text.dropLast()), value >= 0 else { return nil }
-        switch unit {
-        case "s": return value
-        case "m": return value * 60
-        case "h": return value * 3600
-        case "d": return value * 86_400
-        default: return nil
         }
     }
 }

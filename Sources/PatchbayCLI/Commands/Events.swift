@@ -12,7 +12,8 @@ extension Patchbay {
         @Option(help: "Only events with a delivery in this state (pending, in_flight, delivered, retrying, dead, discarded).")
         var state: DeliveryState?
         @Option(help: "Only this correlation id (follow one order through every system).") var correlation: String?
-        @Option(help: "Only events received within this span (15m, 2h, 7d).") var since: Duration?
+        @Option(help: "Only events received within this span (15m, 2h, 7d, 1w).", transform: Duration.parse)
+        var since: Duration?
         @Option(help: "Text in the payload or in a delivery's last error.") var grep: String?
         @Option(help: "How many events.") var limit = 50
         @Option(help: "Page: events older than this id (printed at the end of the previous page).") var before: Int64?
@@ -27,7 +28,7 @@ extension Patchbay {
             let now = Date()
             var filter = EventFilter(topic: topic, state: state, correlationId: correlation, text: grep)
             if let connector { filter.connectorId = try store.requireConnector(connector).id }
-            if let since { filter.since = now.addingTimeInterval(-since.seconds) }
+            if let since { filter.since = since.before(now) }
             // A command can take its time: a text search reads the whole log if it must (the
             // dashboard's pages stop after about 50 ms instead).
             let page = try store.events(filter, limit: limit, before: before, textBudget: .unbounded)

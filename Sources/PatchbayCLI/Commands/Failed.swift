@@ -6,7 +6,8 @@ import PatchbayStore
 struct FailureFilterOptions: ParsableArguments {
     @Option(help: "Only this connector.") var connector: String?
     @Option(help: "Only retrying or only dead deliveries (default: both).") var state: DeliveryState?
-    @Option(help: "Only failures within this span (15m, 2h, 7d).") var since: Duration?
+    @Option(help: "Only failures within this span (15m, 2h, 7d, 1w).", transform: Duration.parse)
+    var since: Duration?
 
     func validate() throws {
         if let state, state != .retrying, state != .dead {
@@ -17,7 +18,7 @@ struct FailureFilterOptions: ParsableArguments {
     func filter(_ store: Store, now: Date, group: Int64?) throws -> FailureFilter {
         var filter = FailureFilter(errorGroupId: group, states: state.map { [$0] } ?? [])
         if let connector { filter.connectorId = try store.requireConnector(connector).id }
-        if let since { filter.since = now.addingTimeInterval(-since.seconds) }
+        if let since { filter.since = since.before(now) }
         return filter
     }
 }
@@ -35,6 +36,11 @@ extension Patchbay {
         var errorGroup: Int64?
         @Option(help: "How many rows.") var limit = 50
         @OptionGroup var output: JSONOption
+
+        func validate() throws {
+            // SQLite reads LIMIT -1 as "no limit": a typo must not print the whole table.
+            guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be 1 to 10000, got \(limit)") }
+        }
 
         func run() async throws {
             let store = try database.open(.readOnly)

@@ -9,11 +9,12 @@ extension Patchbay {
             discussion: "Events with a delivery still pending, retrying or dead are kept.")
 
         @OptionGroup var database: DatabaseOptions
-        @Option(help: "Keep events younger than this (e.g. 30d).") var olderThan: Duration
+        @Option(help: "Keep events younger than this (e.g. 30d, 4w; at most 100 years).", transform: Duration.parse)
+        var olderThan: Duration
 
         func run() async throws {
             let store = try database.open()
-            let deleted = try store.prune(receivedBefore: Date().addingTimeInterval(-olderThan.seconds))
+            let deleted = try store.prune(receivedBefore: olderThan.before(Date()))
             emit("Pruned \(deleted) events.")
         }
     }

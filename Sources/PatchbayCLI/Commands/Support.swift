@@ -1,25 +1,32 @@
 import ArgumentParser
 import Foundation
 import PatchbayStore
+import PatchbayValues
 
-/// A span like `90s`, `15m`, `2h`, `7d` or `1w`.
+/// A span like `90s`, `15m`, `2h`, `7d` or `1w`, read by `Durations.parse`: at most 100 years, so
+/// turning it into milliseconds or subtracting it from now cannot overflow.
 public struct Duration: ExpressibleByArgument, Sendable, Equatable {
     public var seconds: TimeInterval
 
     public init(seconds: TimeInterval) { self.seconds = seconds }
 
     public init?(argument: String) {
-        let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
-        guard let unit = text.last, let value = Double(text.dropLast()), value >= 0, value.isFinite else { return nil }
-        switch unit {
-        case "s": seconds = value
-        case "m": seconds = value * 60
-        case "h": seconds = value * 3600
-        case "d": seconds = value * 86_400
-        case "w": seconds = value * 604_800
-        default: return nil
+        guard let seconds = Durations.seconds(argument) else { return nil }
+        self.seconds = seconds
+    }
+
+    /// For `@Option(transform:)`: a refused value is reported with the parser's reason
+    /// ("'1e12d' is longer than 100 years") instead of only "invalid".
+    static func parse(_ text: String) throws -> Duration {
+        do {
+            return Duration(seconds: try Durations.parse(text))
+        } catch {
+            throw ValidationError(error.description)
         }
     }
+
+    /// The moment this span before `date`.
+    func before(_ date: Date) -> Date { date.addingTimeInterval(-seconds) }
 
     public static var defaultCompletionKind: CompletionKind { .default }
 }

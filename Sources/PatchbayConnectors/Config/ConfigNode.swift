@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayValues
 import Yams
 
 /// One problem in a configuration file: the key path, the line, and what is wrong.
@@ -264,7 +265,7 @@ public final class OptionReader: @unchecked Sendable {
         }
     }
 
-    /// `250ms`, `10s`, `5m`, `2h`, `30d`, or a bare number of seconds.
+    /// `250ms`, `10s`, `5m`, `2h`, `30d`, `1w`, or a bare number of seconds, within `range`.
     public func duration(_ key: String, in range: ClosedRange<TimeInterval> = 0...(366 * 86400)) -> TimeInterval? {
         guard let text = string(key) else { return nil }
         guard let value = Self.parseDuration(text), range.contains(value) else {
@@ -467,17 +468,11 @@ public final class OptionReader: @unchecked Sendable {
         return base.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.reduce(into: "") { $0.append($1) }
     }
 
+    /// The configuration's durations are the command line's and the dashboard's (`Durations`:
+    /// `250ms` to `1w`, at most 100 years); a bare number is also read as seconds, as it always was here.
     public static func parseDuration(_ text: String) -> TimeInterval? {
-        let t = text.trimmingCharacters(in: .whitespaces)
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-        for (unit, factor) in units where t.hasSuffix(unit) {
-            let number = t.dropLast(unit.count)
-            // "5m" must not be read as "5" + "m" of "ms": ms is checked first, and a number never ends in "m".
-            guard let value = Double(number), value.isFinite, value >= 0, (value * factor).isFinite else { return nil }
-            return value * factor
-        }
-        if let value = Double(t), value.isFinite, value >= 0 { return value }
-        return nil
+        if let seconds = Durations.seconds(text) { return seconds }
+        return Durations.seconds(text.trimmingCharacters(in: .whitespaces) + "s")
     }
 
     static func format(_ seconds: TimeInterval) -> String {
