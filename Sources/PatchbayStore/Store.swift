@@ -47,8 +47,14 @@ public final class Store: Sendable {
         if isDirectory.boolValue { throw StoreError.notADatabase(path: path, detail: "it is a directory") }
         if !exists {
             guard case .create = mode else { throw StoreError.missing(path: path) }
+            try WriteAccess.createOwnerOnlyFile(at: path)
         } else {
             try checkHeader(path: path)
+            // SQLite opens a file it may not write read-only without a word, and says "readonly"
+            // at the first write: refuse now, with whose file or directory is in the way.
+            if mode != .readOnly, let problem = WriteAccess.problem(at: path) {
+                throw StoreError.notWritable(path: path, detail: problem)
+            }
             try inspectBeforeOpening(path: path, mode: mode)
         }
 
@@ -86,7 +92,7 @@ public final class Store: Sendable {
                 }
             }
         } catch {
-            throw StoreError.wrap(error, path: path)
+            throw StoreError.wrapCheckingAccess(error, path: path, writing: mode != .readOnly)
         }
 
         let migrator = Schema.migrator
@@ -129,7 +135,7 @@ public final class Store: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError.wrap(error, path: path)
+            throw StoreError.wrapCheckingAccess(error, path: path, writing: mode != .readOnly)
         }
     }
 
@@ -167,7 +173,8 @@ public final class Store: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError.wrap(error, path: path)
+            // Even a reader needs the -wal and -shm of a WAL database, or a directory to create them in.
+            throw StoreError.wrapCheckingAccess(error, path: path, writing: false)
         }
     }
 
@@ -204,7 +211,7 @@ public final class Store: Sendable {
             } catch let error as StoreError {
                 throw error
             } catch let error as DatabaseError {
-                throw StoreError.wrap(error, path: path)
+                throw StoreError.wrapCheckingAccess(error, path: path)
             }
         }
     }
@@ -216,7 +223,7 @@ public final class Store: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError.wrap(error, path: path)
+            throw StoreError.wrapCheckingAccess(error, path: path, writing: !isReadOnly)
         }
     }
 

@@ -11,6 +11,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case corrupt(path: String, detail: String)
     case unreadable(path: String, detail: String)
     case readOnly(path: String)
+    /// The file system does not let this process write the database (or create its `-wal` and `-shm`).
+    case notWritable(path: String, detail: String)
     case busy(path: String)
     case diskFull(path: String)
     case unknownConnector(String)
@@ -39,6 +41,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             return "\(path): cannot open the database (\(detail)). Check the path and its permissions."
         case .readOnly(let path):
             return "\(path): opened read-only; this action writes. Run without --read-only."
+        case .notWritable(let path, let detail):
+            return "\(path): cannot write the database: \(detail). Fix the permissions, or run patchbay as a user who may write it."
         case .busy(let path):
             return "\(path): the database stayed locked by another process. Try again; check for a stuck writer."
         case .diskFull(let path):
@@ -71,6 +75,23 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .SQLITE_FULL: return .diskFull(path: path)
         case .SQLITE_IOERR: return .database(path: path, detail: "I/O error: \(detail)")
         default: return .database(path: path, detail: detail)
+        }
+    }
+
+    /// `wrap`, where the file system may be the cause: SQLite's "readonly" (which this process
+    /// did not ask for: `Store.write` refuses a read-only store's writes before SQLite sees them)
+    /// and "unable to open" then say whose file or directory is in the way.
+    static func wrapCheckingAccess(_ error: Error, path: String, writing: Bool = true) -> StoreError {
+        let wrapped = wrap(error, path: path)
+        switch wrapped {
+        case .readOnly:
+            let detail = WriteAccess.problem(at: path, writing: writing)
+                ?? (error as? DatabaseError)?.message ?? "SQLite opened it read-only"
+            return .notWritable(path: path, detail: detail)
+        case .unreadable:
+            return WriteAccess.problem(at: path, writing: writing).map { .notWritable(path: path, detail: $0) } ?? wrapped
+        default:
+            return wrapped
         }
     }
 }
