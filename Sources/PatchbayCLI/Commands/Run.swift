@@ -12,7 +12,9 @@ extension Patchbay {
             discussion: """
                 The configuration is YAML (see README.md, "Configuration"); check it first with
                 `patchbay check --config FILE`. The database is --db, else the file's `database:`,
-                else $PATCHBAY_DB, else ./patchbay.sqlite; it is created if missing.
+                else $PATCHBAY_DB, else ./patchbay.sqlite. Only the file's `database:` is created if
+                missing (the first log line says so); any other missing file is refused, so a typo
+                never serves from an empty database: `patchbay init --db PATH` creates one.
                 SIGINT or SIGTERM stops accepting, lets in-flight deliveries finish, and exits 0.
                 """)
 
@@ -35,12 +37,25 @@ extension Patchbay {
                 hub.host = host
                 hub.port = port
             }
-            let path = db ?? hub.database.map { URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent($0).path }
-                ?? DatabaseOptions().path
+            // Only the configuration's own `database:` may be created here: it was written on
+            // purpose, beside the rest of the hub's settings.
+            let given = db.flatMap { $0.isEmpty ? nil : $0 }
+            let configured = given == nil ? hub.database.map { Self.resolve($0, besideConfig: config) } : nil
+            // (Not `DatabaseOptions().path`: a ParsableArguments made by hand traps when read.)
+            let fromEnvironment = ProcessInfo.processInfo.environment["PATCHBAY_DB"].flatMap { $0.isEmpty ? nil : $0 }
+            let path = given ?? configured ?? fromEnvironment ?? "patchbay.sqlite"
+            let creating = configured != nil && !FileManager.default.fileExists(atPath: path)
             let logger = HubLogging.bootstrap(level: logLevel ?? hub.logLevel, file: hub.logFile)
-            let store = try Store.open(at: path, mode: .create(homeCurrency: "USD"))
+            let store = try Store.open(at: path, mode: creating ? .create(homeCurrency: "USD") : .existing)
+            if creating { logger.notice("created a new database at \(path)") }
             let runtime = try HubRuntime(config: hub, store: store, logger: logger)
             try await runtime.run()
+        }
+
+        /// The configuration's `database:`, relative to the configuration file unless absolute.
+        static func resolve(_ database: String, besideConfig config: String) -> String {
+            if database.hasPrefix("/") { return database }
+            return URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent(database).path
         }
     }
 
