@@ -28,6 +28,8 @@ public final class HubRuntime: Sendable {
     let outcomes: GroupCommitter<DeliveryOutcome, OutcomeRecord>
     let rejections: GroupCommitter<NewRejection, Void>
     let wakes: [ConnectorID: Wake]
+    /// Per source: how many refusals a second are stored in full (`retention.rejected_detail`).
+    let rejectionDetail: [ConnectorID: TokenBucket]
     let stop = StopFlag()
     private let group = GroupBox()
     private let boundPort = PortBox()
@@ -55,6 +57,9 @@ public final class HubRuntime: Sendable {
             return items.map { _ in () }
         }
         self.wakes = Dictionary(uniqueKeysWithValues: ids.values.map { ($0, Wake()) })
+        self.rejectionDetail = Dictionary(uniqueKeysWithValues: ids.values.map {
+            ($0, TokenBucket(rate: config.rejectedDetail.perSecond, burst: config.rejectedDetail.burst))
+        })
     }
 
     /// The port the server listens on, once it does (useful with port 0).

@@ -193,6 +193,16 @@ struct MaintenanceService: Service, CustomStringConvertible {
                         let pruned = try await Blocking.run { try store.prune(receivedBefore: cutoff) }
                         if pruned > 0 { logger.info("pruned finished events", metadata: ["count": "\(pruned)"]) }
                     }
+                    // Signed bodies are kept for the longest replay window of any source.
+                    let window = runtime.config.connectors.compactMap { definition -> TimeInterval? in
+                        guard case .source(let source) = definition.built else { return nil }
+                        return (source as? WebhookConnector)?.replayWindow
+                    }.max() ?? 0
+                    let bodyCutoff = Date().addingTimeInterval(-window)
+                    _ = try await Blocking.run { try store.pruneSignedBodies(before: bodyCutoff) }
+                    let rejectedCutoff = Date().addingTimeInterval(-runtime.config.keepRejected)
+                    let refused = try await Blocking.run { try store.pruneRejections(before: rejectedCutoff) }
+                    if refused > 0 { logger.info("pruned refused requests", metadata: ["count": "\(refused)"]) }
                     // Minute detail for a week; the hourly rollup keeps the long history.
                     let week = Date().addingTimeInterval(-8 * 86400)
                     _ = try await Blocking.run { try store.pruneMinuteRollups(before: week) }

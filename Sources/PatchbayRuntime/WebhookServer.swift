@@ -112,7 +112,7 @@ extension HubRuntime {
                 let result = try await ingest.submit(NewEvent(
                     topic: event.topic, sourceId: connector, idempotencyKey: event.idempotencyKey, payload: event.payload,
                     receivedAt: receivedAt, occurredAt: event.occurredAt, correlationId: event.correlationId,
-                    targets: targets))
+                    targets: targets, replayGuard: event.replayGuard))
                 results.append(result)
                 if case .accepted = result {
                     metrics.eventReceived(connector, duplicate: false)
@@ -139,14 +139,19 @@ extension HubRuntime {
     private func reject(_ rejection: Rejection, connector: ConnectorID, name: String, path: String, remote: String?,
                         body: [UInt8], bodyBytes: Int, at date: Date) async -> Response {
         metrics.rejected(connector, status: rejection.status)
-        logger.warning("webhook refused", metadata: [
-            "connector": "\(name)", "status": "\(rejection.status)", "reason": "\(SafeText.line(rejection.reason))",
-        ])
-        let excerpt = body.isEmpty ? nil : SafeText.line(String(decoding: body.prefix(300), as: UTF8.self))
+        // A flood of refusals is counted, not stored (nor logged) one by one: refused requests must
+        // not grow the database, or the log, without bound.
+        let keepDetail = rejectionDetail[connector]?.take(upTo: 1).taken == 1
+        if keepDetail {
+            logger.warning("webhook refused", metadata: [
+                "connector": "\(name)", "status": "\(rejection.status)", "reason": "\(SafeText.line(rejection.reason))",
+            ])
+        }
+        let excerpt = body.isEmpty || !keepDetail ? nil : SafeText.line(String(decoding: body.prefix(300), as: UTF8.self))
         do {
             try await rejections.submit(NewRejection(
                 connectorId: connector, receivedAt: date, status: rejection.status, reason: rejection.reason,
-                remote: remote, path: path, bodyBytes: bodyBytes, bodyExcerpt: excerpt))
+                remote: remote, path: path, bodyBytes: bodyBytes, bodyExcerpt: excerpt, keepDetail: keepDetail))
         } catch {
             logger.error("cannot record a refused webhook", metadata: ["error": "\(error)"])
         }

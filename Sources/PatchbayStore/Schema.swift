@@ -24,6 +24,7 @@ enum Schema {
         migrator.registerMigration("v3-dashboard-reads", migrate: v3)
         migrator.registerMigration("v4-batched-rollups", migrate: v4)
         migrator.registerMigration("v5-orphaned-connectors", migrate: v5)
+        migrator.registerMigration("v6-replay-digests", migrate: v6)
         return migrator
     }
 
@@ -440,6 +441,23 @@ enum Schema {
         try db.execute(sql: """
             ALTER TABLE connectors ADD COLUMN orphaned_at INTEGER;
             ALTER TABLE transitions ADD COLUMN connector_id INTEGER;
+            """)
+    }
+
+    /// The signed bodies of recent events from senders whose signature covers the body only
+    /// (Shopify, GitHub): a captured request replayed with a new delivery id or topic header is
+    /// the same signed body, and is recognised as a duplicate within the source's replay window.
+    /// Rows older than the window are pruned by the hub's maintenance.
+    private static func v6(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE signed_bodies (
+              source_id INTEGER NOT NULL,
+              digest TEXT NOT NULL,
+              event_id INTEGER NOT NULL,
+              received_at INTEGER NOT NULL,
+              PRIMARY KEY (source_id, digest)
+            ) WITHOUT ROWID;
+            CREATE INDEX signed_bodies_by_time ON signed_bodies(received_at);
             """)
     }
 }

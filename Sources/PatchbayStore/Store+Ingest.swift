@@ -26,10 +26,13 @@ public struct NewEvent: Sendable, Equatable {
     public var occurredAt: Date?
     public var correlationId: String?
     public var targets: [DeliveryTarget]
+    /// For senders whose signature covers the body only: the same signed body from the same source
+    /// within the window is a replay, stored as a duplicate whatever its key or topic says.
+    public var replayGuard: ReplayGuard?
 
     public init(topic: String, sourceId: ConnectorID, idempotencyKey: String, payload: String,
                 receivedAt: Date = Date(), occurredAt: Date? = nil, correlationId: String? = nil,
-                targets: [DeliveryTarget]) {
+                targets: [DeliveryTarget], replayGuard: ReplayGuard? = nil) {
         self.topic = topic
         self.sourceId = sourceId
         self.idempotencyKey = idempotencyKey
@@ -38,6 +41,18 @@ public struct NewEvent: Sendable, Equatable {
         self.occurredAt = occurredAt
         self.correlationId = correlationId
         self.targets = targets
+        self.replayGuard = replayGuard
+    }
+}
+
+/// A signed body's digest and how long a repeat of it counts as a replay.
+public struct ReplayGuard: Sendable, Equatable {
+    public var digest: String
+    public var window: TimeInterval
+
+    public init(digest: String, window: TimeInterval) {
+        self.digest = digest
+        self.window = window
     }
 }
 
@@ -110,10 +125,13 @@ extension Store {
                 throw bad(event, "unknown target connector id \(target.connectorId)")
             }
         }
+        // Replays of a signed body: answered with the event that body made, never stored again.
+        let replays = try findReplays(events, db: db)
+        let fresh = replays.isEmpty ? events : events.enumerated().filter { replays[$0.offset] == nil }.map(\.element)
         var inserted: [SourceKey: EventID] = [:]
-        inserted.reserveCapacity(events.count)
-        for range in statementShapes(events.count, largest: eventsPerStatement) {
-            try insertEvents(events[range], db: db) { id, source, key in inserted[SourceKey(source: source, key: key)] = id }
+        inserted.reserveCapacity(fresh.count)
+        for range in statementShapes(fresh.count, largest: eventsPerStatement) {
+            try insertEvents(fresh[range], db: db) { id, source, key in inserted[SourceKey(source: source, key: key)] = id }
         }
 
         var rollups = RollupDelta()
@@ -122,6 +140,10 @@ extension Store {
         var results: [IngestResult?] = Array(repeating: nil, count: events.count)
         var seen = Set<SourceKey>()
         for (index, event) in events.enumerated() {
+            if let replay = replays[index] {
+                if case .stored(let id) = replay { results[index] = .duplicate(id) }
+                continue
+            }
             let key = SourceKey(source: event.sourceId, key: event.idempotencyKey)
             // The first event with a key is the one stored; a repeat in the same batch is its duplicate.
             if let id = inserted[key], seen.insert(key).inserted {
@@ -167,8 +189,70 @@ extension Store {
             let made = deliveryIds[id] ?? [:]
             results[index] = .accepted(id, deliveries: events[index].targets.compactMap { made[$0.connectorId] })
         }
+        // A replay of a body first seen in this batch is a duplicate of whatever that one became.
+        for (index, replay) in replays {
+            if case .sameAs(let first) = replay { results[index] = .duplicate(results[first]!.eventId) }
+        }
+        try rememberSignedBodies(events, results: results, db: db)
         try rollups.apply(db)
         return results.map { $0! }
+    }
+
+    private enum Replay {
+        /// The body made this event, within the window.
+        case stored(EventID)
+        /// The body is that of an earlier event of the same batch.
+        case sameAs(Int)
+    }
+
+    private struct DigestKey: Hashable {
+        var source: ConnectorID
+        var digest: String
+    }
+
+    /// The events of the batch whose signed body the same source sent within its replay window.
+    private static func findReplays(_ events: [NewEvent], db: Database) throws -> [Int: Replay] {
+        var replays: [Int: Replay] = [:]
+        var firstInBatch: [DigestKey: Int] = [:]
+        for (index, event) in events.enumerated() {
+            guard let guardian = event.replayGuard else { continue }
+            let key = DigestKey(source: event.sourceId, digest: guardian.digest)
+            if let first = firstInBatch[key] {
+                replays[index] = .sameAs(first)
+                continue
+            }
+            let since = event.receivedAt.millis - Int64(min(guardian.window, 366 * 86400) * 1000)
+            if let id = try EventID.fetchOne(db.cachedStatement(sql: """
+                SELECT event_id FROM signed_bodies WHERE source_id = ? AND digest = ? AND received_at >= ?
+                """), arguments: [event.sourceId, guardian.digest, since]) {
+                replays[index] = .stored(id)
+            } else {
+                firstInBatch[key] = index
+            }
+        }
+        return replays
+    }
+
+    /// Records the signed bodies of the events this batch stored (a body seen again after its
+    /// window starts a new one).
+    private static func rememberSignedBodies(_ events: [NewEvent], results: [IngestResult?], db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO signed_bodies(source_id, digest, event_id, received_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT(source_id, digest) DO UPDATE SET event_id = excluded.event_id, received_at = excluded.received_at
+            """)
+        for (index, event) in events.enumerated() {
+            guard let guardian = event.replayGuard, case .accepted(let id, _)? = results[index] else { continue }
+            try statement.execute(arguments: [event.sourceId, guardian.digest, id, event.receivedAt.millis])
+        }
+    }
+
+    /// Forgets signed bodies received before `cutoff` (the longest replay window ago).
+    @discardableResult
+    public func pruneSignedBodies(before cutoff: Date) throws -> Int {
+        try write { db in
+            try db.execute(sql: "DELETE FROM signed_bodies WHERE received_at < ?", arguments: [cutoff.millis])
+            return db.changesCount
+        }
     }
 
     private static func bad(_ event: NewEvent, _ what: String) -> StoreError {

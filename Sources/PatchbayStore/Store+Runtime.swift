@@ -12,9 +12,12 @@ public struct NewRejection: Sendable, Equatable {
     public var bodyBytes: Int
     /// The start of the body, as text; stored for the operator, never interpreted.
     public var bodyExcerpt: String?
+    /// False for a refusal above the detail rate (a flood): it is counted in the per-minute
+    /// rollups but no row is stored, so refused requests cannot grow the database without bound.
+    public var keepDetail: Bool
 
     public init(connectorId: ConnectorID?, receivedAt: Date, status: Int, reason: String, remote: String?,
-                path: String, bodyBytes: Int, bodyExcerpt: String?) {
+                path: String, bodyBytes: Int, bodyExcerpt: String?, keepDetail: Bool = true) {
         self.connectorId = connectorId
         self.receivedAt = receivedAt
         self.status = status
@@ -23,6 +26,7 @@ public struct NewRejection: Sendable, Equatable {
         self.path = path
         self.bodyBytes = bodyBytes
         self.bodyExcerpt = bodyExcerpt
+        self.keepDetail = keepDetail
     }
 }
 
@@ -59,7 +63,18 @@ extension Store {
                 INSERT INTO rejections(connector_id, received_at, status, reason, remote, path, body_bytes, body_excerpt)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
+            // Counted only: the same counters the insert trigger keeps, without the row.
+            let counters = try [("minute", 60_000), ("quarter", 900_000), ("hour", 3_600_000)].map { table, width in
+                try db.cachedStatement(sql: """
+                    INSERT INTO throughput_\(table)(bucket, connector_id, rejected) VALUES (? / \(width), ?, 1)
+                      ON CONFLICT(bucket, connector_id) DO UPDATE SET rejected = rejected + 1
+                    """)
+            }
             for r in rejections {
+                if !r.keepDetail, let connector = r.connectorId {
+                    for counter in counters { try counter.execute(arguments: [r.receivedAt.millis, connector]) }
+                    continue
+                }
                 try insert.execute(arguments: [
                     r.connectorId, r.receivedAt.millis, r.status, String(r.reason.prefix(1000)),
                     r.remote.map { String($0.prefix(100)) }, String(r.path.prefix(500)), r.bodyBytes,
@@ -74,6 +89,23 @@ extension Store {
         try read { db in
             try RejectedRequest.fetchAll(db, sql: "SELECT * FROM rejections ORDER BY received_at DESC, id DESC LIMIT ?",
                                    arguments: [max(0, limit)])
+        }
+    }
+
+    /// Deletes refused requests received before `cutoff`, in batches; their counts stay in the rollups.
+    @discardableResult
+    public func pruneRejections(before cutoff: Date, batchSize: Int = 5000) throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try write { db -> Int in
+                try db.execute(sql: """
+                    DELETE FROM rejections WHERE id IN (
+                      SELECT id FROM rejections WHERE received_at < ? ORDER BY received_at LIMIT ?)
+                    """, arguments: [cutoff.millis, batchSize])
+                return db.changesCount
+            }
+            total += deleted
+            if deleted < batchSize { return total }
         }
     }
 

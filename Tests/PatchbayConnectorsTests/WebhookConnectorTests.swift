@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PatchbayStore
 import PatchbayConnectors
 import Testing
 import TestSupport
@@ -73,8 +74,27 @@ import TestSupport
 
     @Test func githubDeliveryBecomesOneEventWithTheRawBody() throws {
         let event = try Self.event(Self.github(), Self.githubRequest(Self.pushBody))
+        // GitHub signs the body only: the body's SHA-256 (sha256sum of pushBody) guards against replays.
         #expect(event == SourceEvent(topic: "push", idempotencyKey: "72d3162e-cc78-11e3-81ab-4c9367dc0958",
-                                     payload: #"{"ref":"refs/heads/main","after":"a1b2c3"}"#))
+                                     payload: #"{"ref":"refs/heads/main","after":"a1b2c3"}"#,
+                                     replayGuard: ReplayGuard(digest: "7fd38ee2d848e4c1c53b15e5b7930937da55b41dab768ff26b00438cec1fa960",
+                                                              window: 86400)))
+    }
+
+    @Test func replayGuardWhereTheSignatureLeavesTheKeyOrTopicHeaderUnsigned() {
+        func unsigned(_ scheme: WebhookSignatureScheme, topic: WebhookConnector.TopicRule? = nil,
+                      key: WebhookConnector.IdempotencyRule? = nil) -> Bool {
+            let defaults = WebhookConnector.defaults(for: scheme)
+            return WebhookConnector(verifier: WebhookVerifier(scheme: scheme, secrets: ["c2VjcmV0LXNlY3JldA=="]),
+                                    topic: topic ?? defaults.topic, idempotency: key ?? defaults.idempotency).headersUnsigned
+        }
+        #expect(unsigned(.shopify))
+        #expect(unsigned(.github))
+        #expect(!unsigned(.stripe))
+        #expect(unsigned(.stripe, topic: .header("X-Event-Type")))
+        #expect(!unsigned(.standardWebhooks))
+        #expect(unsigned(.standardWebhooks, key: .header("X-Request-Id")))
+        #expect(!unsigned(.none))
     }
 
     @Test func shopifyFixtureWithDefaultsTakesTopicAndKeyFromHeaders() throws {

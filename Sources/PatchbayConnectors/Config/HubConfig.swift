@@ -142,6 +142,10 @@ public struct HubConfig: Sendable {
     public var claimBatch: Int
     public var retry: RetryPolicy
     public var keepDelivered: TimeInterval?
+    /// Refused requests older than this are deleted (their counts stay in the rollups).
+    public var keepRejected: TimeInterval = 7 * 86400
+    /// Per source connector, refusals beyond this rate are counted but not stored one by one.
+    public var rejectedDetail = RateLimit(perSecond: 50, burst: 100)
     public var pruneEvery: TimeInterval
     public var logLevel: String
     public var logFile: String?
@@ -215,6 +219,12 @@ public struct HubConfig: Sendable {
         if let retry = top.child("retry") { config.retry = RetryPolicy.read(retry, base: .default) }
         if let retention = top.child("retention") {
             config.keepDelivered = retention.duration("keep_delivered", in: 60...(3650 * 86400))
+            if let v = retention.duration("keep_rejected", in: 60...(3650 * 86400)) { config.keepRejected = v }
+            if let text = retention.string("rejected_detail") {
+                if let rate = RateLimit.parse(text) { config.rejectedDetail = rate } else {
+                    retention.problem("rejected_detail", "expected a rate like 50/s or 1000/min, found '\(text)'")
+                }
+            }
             if let v = retention.duration("every", in: 1...86400) { config.pruneEvery = v }
             retention.finish()
         }

@@ -64,6 +64,7 @@ extension ConnectorModule {
         let topicHeader = options.string("topic_header")
         let keyHeader = options.string("key_header")
         let correlation = options.string("correlation_header")
+        let replayWindow = options.duration("replay_window", in: 0...(30 * 86400)) ?? 86400
         let transform = context.transforms.transform(from: options)
         guard let scheme, let transform else { return nil }
         var (topic, key) = WebhookConnector.defaults(for: scheme)
@@ -73,7 +74,8 @@ extension ConnectorModule {
         if let keyHeader { key = .header(keyHeader) }
         return .source(WebhookConnector(
             verifier: WebhookVerifier(scheme: scheme, secrets: secrets, tolerance: tolerance),
-            topic: topic, idempotency: key, transform: transform, maxBodyBytes: maxBody, correlationHeader: correlation))
+            topic: topic, idempotency: key, transform: transform, maxBodyBytes: maxBody, correlationHeader: correlation,
+            replayWindow: replayWindow))
     }
 
     /// `http`: JSON to a URL.

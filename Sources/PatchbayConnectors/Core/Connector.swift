@@ -48,14 +48,17 @@ public struct SourceEvent: Sendable, Equatable {
     public var payload: String
     public var occurredAt: Date?
     public var correlationId: String?
+    /// Set when the signature covers the body but not the headers the key or topic came from.
+    public var replayGuard: ReplayGuard?
 
     public init(topic: String, idempotencyKey: String, payload: String, occurredAt: Date? = nil,
-                correlationId: String? = nil) {
+                correlationId: String? = nil, replayGuard: ReplayGuard? = nil) {
         self.topic = topic
         self.idempotencyKey = idempotencyKey
         self.payload = payload
         self.occurredAt = occurredAt
         self.correlationId = correlationId
+        self.replayGuard = replayGuard
     }
 }
 

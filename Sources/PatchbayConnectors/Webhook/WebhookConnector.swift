@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PatchbayStore
 
 /// The `webhook` source: turns one signed HTTP request into one event.
 ///
@@ -38,16 +39,37 @@ public struct WebhookConnector: WebhookSource {
     /// A header whose value becomes the event's correlation id; a value that is empty, longer than
     /// `maxKeyLength` or not printable is ignored rather than refused.
     public var correlationHeader: String?
+    /// How long a repeat of a signed body counts as a replay, for schemes whose signature does not
+    /// cover the headers the key or topic come from (Shopify, GitHub); 0 turns the check off.
+    public var replayWindow: TimeInterval
 
     public init(verifier: WebhookVerifier, topic: TopicRule, idempotency: IdempotencyRule,
                 transform: (any PayloadTransform)? = nil, maxBodyBytes: Int = 1_048_576,
-                correlationHeader: String? = nil) {
+                correlationHeader: String? = nil, replayWindow: TimeInterval = 86400) {
         self.verifier = verifier
         self.topic = topic
         self.idempotency = idempotency
         self.transform = transform
         self.maxBodyBytes = maxBodyBytes
         self.correlationHeader = correlationHeader
+        self.replayWindow = replayWindow
+    }
+
+    /// Whether someone holding one signed request could change the key or topic and still pass the
+    /// signature: true when either comes from a header the scheme does not sign. Stripe and
+    /// Standard Webhooks sign what they are read from (the body; `webhook-id`); an unsigned source
+    /// (`none`) has nothing to replay.
+    public var headersUnsigned: Bool {
+        let signed: Set<String>
+        switch verifier.scheme {
+        case .none: return false
+        case .standardWebhooks: signed = ["webhook-id", "webhook-timestamp"]
+        case .shopify, .github, .stripe: signed = []
+        }
+        var names: [String] = []
+        if case .header(let name) = topic { names.append(name.lowercased()) }
+        if case .header(let name) = idempotency { names.append(name.lowercased()) }
+        return names.contains { !signed.contains($0) }
     }
 
     /// The usual topic and key for a sender that signs with `scheme`.
@@ -86,8 +108,10 @@ public struct WebhookConnector: WebhookSource {
                 throw .badRequest("transform failed: \(error.description)")
             }
         }
+        let replayGuard = replayWindow > 0 && headersUnsigned
+            ? ReplayGuard(digest: WebhookBytes.hex(SHA256.hash(data: body)), window: replayWindow) : nil
         return [SourceEvent(topic: outTopic, idempotencyKey: key, payload: payload, occurredAt: nil,
-                            correlationId: correlationId(request))]
+                            correlationId: correlationId(request), replayGuard: replayGuard)]
     }
 
     // MARK: - Extraction
