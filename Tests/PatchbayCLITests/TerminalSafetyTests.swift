@@ -101,5 +101,8 @@ struct TerminalSafetyTests {
         #expect(text.contains("connector=shop^[]0;title^G"))
         #expect(text.contains("error=HTTP 500: \\u{9B}2J^[[31mred^M"))
         #expect(text.contains("key^[[1m="))
+        // Owner-only, like the database.
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
     }
 }

@@ -119,19 +119,27 @@ struct BufferTests {
 
     @Test("a lone zero-width character joins the glyph before it, never a wide character's continuation")
     func zeroWidthAfterWide() {
+        // A variation selector: zero width, and shown as is (unlike U+200B, below).
         var buffer = Buffer(width: 4, height: 1)
-        #expect(buffer.write("漢\u{200B}a", x: 0, y: 0) == 3)
+        #expect(buffer.write("漢\u{FE0E}a", x: 0, y: 0) == 3)
         #expect(buffer[1, 0] == Cell.continuation)
         #expect(buffer[0, 0].symbol.unicodeScalars.first == "漢")
         #expect(buffer[2, 0].symbol == "a")
         var narrow = Buffer(width: 3, height: 1)
-        narrow.write("a\u{200B}b", x: 0, y: 0)
-        #expect(narrow[0, 0].symbol == "a\u{200B}")
+        narrow.write("a\u{FE0E}b", x: 0, y: 0)
+        #expect(narrow[0, 0].symbol == "a\u{FE0E}")
         #expect(narrow[1, 0].symbol == "b")
         // At the start of a write there is nothing to join: the mark is dropped.
         var start = Buffer(width: 2, height: 1)
-        start.write("\u{FEFF}a", x: 0, y: 0)
+        start.write("\u{FE0E}a", x: 0, y: 0)
         #expect(start.cells.map(\.symbol) == ["a", " "])
+    }
+
+    @Test("zero-width spaces and byte-order marks in data are shown escaped, not hidden")
+    func invisibleCharactersAreVisible() {
+        var buffer = Buffer(width: 20, height: 1)
+        buffer.write("a\u{200B}b\u{FEFF}", x: 0, y: 0)
+        #expect(buffer.cells.map(\.symbol).joined() == "a\\u{200B}b\\u{FEFF}" + "  ")
     }
 
     @Test("writing at negative coordinates draws only the part inside the buffer")

@@ -47,7 +47,8 @@ struct FileLogHandler: LogHandler {
 
     static func open(_ path: String) -> Output? {
         if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            // Owner-only, like the database: log lines name connectors, senders and errors.
+            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         guard let handle = FileHandle(forWritingAtPath: path) else { return nil }
         handle.seekToEndOfFile()
