@@ -885,7 +885,9 @@ struct ConfigTests {
         #expect(OptionReader.parseDuration("30d") == 2_592_000.0)
         #expect(OptionReader.parseDuration("1.5") == 1.5)
         #expect(OptionReader.parseDuration(" 3s ") == 3)
-        for bad in ["", "ms", "s", "-1s", "5 minutes", "soon", "nan", "infs", "5w"] {
+        // Weeks, like the command line and the dashboard (one parser for all three).
+        #expect(OptionReader.parseDuration("5w") == 3_024_000)
+        for bad in ["", "ms", "s", "-1s", "5 minutes", "soon", "nan", "infs", "1e12d"] {
             #expect(OptionReader.parseDuration(bad) == nil, "\(bad)")
         }
         #expect(OptionReader.format(0.25) == "250ms")

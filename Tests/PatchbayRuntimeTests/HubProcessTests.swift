@@ -21,6 +21,8 @@ struct HubProcessTests {
 
     /// Starts `patchbay run`; output goes to a log file in `directory`.
     static func startHub(config: URL, db: String, directory: TemporaryDirectory, faults: String? = nil) throws -> Process {
+        // `run` refuses a missing --db (only a configuration's own `database:` is created).
+        if !FileManager.default.fileExists(atPath: db) { _ = try Store.open(at: db, mode: .create(homeCurrency: "USD")) }
         let process = Process()
         process.executableURL = binary
         process.arguments = ["run", "--config", config.path, "--db", db, "--log-level", "notice"]
