@@ -25,6 +25,17 @@ private let hostileExport = """
 
 @Suite("Terminal safety outside the tables: CSV, stderr, log lines (promise 7)")
 struct TerminalSafetyTests {
+    @Test("what a command echoes back (a path given to init) passes the one output seam, emit, sanitised")
+    func echoedArgumentsAreInert() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.path("a\u{1B}]0;owned\u{07}b.sqlite")
+        let created = try BinaryRunner.run(["init", "--db", db])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(rawControls(in: created.stdout + created.stderr).isEmpty, "\(created.stdout.debugDescription)")
+        #expect(created.stdout.contains("a^[]0;owned^Gb.sqlite"), "\(created.stdout.debugDescription)")
+    }
+
     @Test("aging --csv: a customer holding OSC 52, CSI and C1 prints no control; the field is quoted and defused; amounts stay numbers")
     func agingCSVIsInert() throws {
         let dir = try TemporaryDirectory()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PatchbayStore
+import PatchbayText
 import PatchbayValues
 
 /// A span like `90s`, `15m`, `2h`, `7d` or `1w`, read by `Durations.parse`: at most 100 years, so
@@ -46,8 +47,12 @@ extension Store {
 }
 
 /// Prints to standard output; the seam tests use to read what a command printed.
+///
+/// Everything goes through `SafeText` here, whatever built it: tables and JSON are already safe
+/// (then this changes nothing), and a connector name, a path or a skip reason taken from the
+/// database or the command line can never reach the terminal as a control sequence.
 func emit(_ text: String) {
-    print(text)
+    print(SafeText.multiline(text))
 }
 
 extension DeliveryState: ExpressibleByArgument {}
