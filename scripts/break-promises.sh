@@ -8,7 +8,7 @@
 # It works in a separate git worktree of HEAD (default ../patchbay-mutants), never in this one, so
 # a mutant can't be committed or picked up by another build. The first build there is a full debug
 # build (many minutes on 2 cores); each mutant then rebuilds only what it touched.
-# Promises: 2 3 4 5 6 7 7b (1, durability, was broken for real once: see GUARANTEES.md).
+# Promises: 2 2b 2c 3 4 5 6 6b 6c 6d 7 7b 7c 8 8b 9 9b 9c (1, durability, was broken for real once: see GUARANTEES.md).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -90,6 +90,22 @@ if want 2; then
         'QueueTests|CrashLoopTests|killDuringBurst' PATCHBAY_CRASH_ROUNDS=3
 fi
 
+if want 2b; then
+    # The delivery client follows redirects again: a 302 to another origin counts as delivered there.
+    mutate Sources/PatchbayRuntime/HTTPClientTransport.swift \
+        'configuration.redirectConfiguration = .disallow' \
+        'configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)'
+    run 2b "the delivery client follows redirects" 'RedirectTests'
+fi
+
+if want 2c; then
+    # `run` marks the configured connectors as orphaned instead of the others.
+    mutate Sources/PatchbayStore/Store+Orphans.swift \
+        'AND c.name NOT IN (SELECT value FROM json_each(?))' \
+        'AND c.name IN (SELECT value FROM json_each(?))'
+    run 2c "connectors missing from the configuration are not named" 'OrphanTests|OrphanCLITests|OrphanRuntimeTests'
+fi
+
 if want 3; then
     mutate Sources/PatchbayStore/Store+Queue.swift \
         'idempotencyKey: "patchbay-delivery-\(id)")' \
@@ -122,6 +138,27 @@ if want 6; then
     run 6 "the CSV reader accepts rows the store refuses (the U+00A0 customer)" 'BadInputCorpusTests|InvoiceCSVTests'
 fi
 
+if want 6b; then
+    mutate Sources/PatchbayValues/Durations.swift \
+        'guard seconds.isFinite, seconds <= maximum else { throw .tooLong(text) }' \
+        'guard seconds.isFinite else { throw .tooLong(text) }'
+    run 6b "durations have no upper bound (1e12d traps)" 'DurationTests|BadInputTests'
+fi
+
+if want 6c; then
+    mutate Sources/PatchbayCLI/Commands/Run.swift \
+        'let creating = configured != nil && !FileManager.default.fileExists(atPath: path)' \
+        'let creating = !FileManager.default.fileExists(atPath: path)'
+    run 6c "run creates whatever missing database --db names" 'BadInputTests'
+fi
+
+if want 6d; then
+    mutate Sources/PatchbayStore/Store.swift \
+        'try WriteAccess.createOwnerOnlyFile(at: path)' \
+        '_ = path'
+    run 6d "new databases take the umask's mode" 'FileModeTests|DatabaseFileTests'
+fi
+
 if want 7; then
     mutate Sources/PatchbayText/SafeText.swift \
         'case 0x00...0x08, 0x0A...0x1F, 0x7F: return true' \
@@ -146,6 +183,60 @@ if want 7b; then
         'chars = chars.map { $0 }'
     run 7b "controls reach the terminal: SafeText and the backend's own filter both off" \
         'DashboardEndToEndTests/hostilePayload'
+fi
+
+if want 7c; then
+    # Errors on stderr carry a file's bytes raw again.
+    mutate Sources/PatchbayCLI/Patchbay.swift \
+        'SafeText.multiline(message)' \
+        'message'
+    run 7c "errors reach stderr unsanitised" 'TerminalSafetyTests'
+fi
+
+if want 8; then
+    # What a target echoes of a connector's credentials is stored as it came.
+    mutate Sources/PatchbayRuntime/Services.swift \
+        '            .redacting(redaction)' \
+        ''
+    run 8 "echoed credentials are stored unredacted" 'RedactionTests'
+fi
+
+if want 8b; then
+    # An exec child inherits the hub's whole environment and its descriptors again.
+    mutate Sources/PatchbayConnectors/Exec/ExecSink.swift \
+        'let environment = self.environment.merging([' \
+        'let environment = ProcessInfo.processInfo.environment.merging(['
+    mutate Sources/PatchbayConnectors/Exec/ExecSink.swift \
+        'if let closeFrom = Self.addCloseFrom {' \
+        'if false, let closeFrom = Self.addCloseFrom {'
+    mutate Sources/PatchbayConnectors/Exec/ExecSink.swift \
+        'for fd in Self.openDescriptors() where fd > 2 {' \
+        'for fd in Self.openDescriptors() where fd > 2 && false {'
+    run 8b "exec children inherit the hub's environment and descriptors" 'SecretsTests'
+fi
+
+if want 9; then
+    # Loops stop only on the stop flag: a hub whose server cannot bind never ends.
+    mutate Sources/PatchbayRuntime/HubRuntime.swift \
+        'var stopping: Bool { stop.isSet || Task.isShuttingDownGracefully || Task.isCancelled }' \
+        'var stopping: Bool { stop.isSet || Task.isShuttingDownGracefully }'
+    run 9 "loops ignore cancellation (a hub that cannot listen keeps running)" 'ServerHardeningTests/bindFailureExits'
+fi
+
+if want 9b; then
+    # No deadlines on slow clients.
+    mutate Sources/PatchbayRuntime/WebhookServer.swift \
+        'additionalChannelHandlers: [ConnectionGuard(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout)]' \
+        'additionalChannelHandlers: []'
+    run 9b "slow clients keep their connections" 'ServerHardeningTests'
+fi
+
+if want 9c; then
+    # A replayed signed body is a new event again.
+    mutate Sources/PatchbayConnectors/Webhook/WebhookConnector.swift \
+        'let replayGuard = replayWindow > 0 && headersUnsigned' \
+        'let replayGuard = replayWindow < 0 && headersUnsigned'
+    run 9c "a replayed signed body is stored as a new event" 'ReplayAndFloodTests'
 fi
 
 echo
