@@ -69,7 +69,7 @@ struct HubProcessTests {
                 url: "\(target.url)/sink/orders"
                 subscribe: [order_created]
                 concurrency: 8
-                timeout: 1s
+                timeout: 5s
             """.write(to: config, atomically: true, encoding: .utf8)
         let db = directory.path("hub.sqlite")
         var hub = try Self.startHub(config: config, db: db, directory: directory)
@@ -137,7 +137,13 @@ struct HubProcessTests {
         let numbers = received.compactMap { $0.json?["n"] as? Int }
         #expect(Set(numbers) == Set(0..<total))
         let repeats = numbers.count - Set(numbers).count
-        #expect(repeats <= 8, "\(repeats) repeats")
+        // A try that timed out on our side may still have reached the target: that is a retry the
+        // policy made, not a repeat the crash caused (it happens on a loaded machine), so each one
+        // adds to the bound.
+        let timedOut = try deliveries.reduce(0) { sum, delivery in
+            sum + (try store.attempts(delivery: delivery.id).filter { $0.error?.hasPrefix("timed out") == true }.count)
+        }
+        #expect(repeats <= 8 + timedOut, "\(repeats) repeats, \(timedOut) timed-out tries")
         let keys = Dictionary(grouping: received, by: { $0.json?["n"] as? Int ?? -1 }).values
         #expect(keys.allSatisfy { Set($0.map { $0.headers["idempotency-key"] ?? "" }).count == 1 })
 
