@@ -60,7 +60,7 @@ final class HubMetrics: Sendable {
     }
 
     /// The exposition text, with queue depth refreshed from the store.
-    func render(store: Store) -> [UInt8] {
+    func render(store: some QueueDepthReading) -> [UInt8] {
         if let counts = try? store.deliveryCountsByConnector() {
             for (id, name) in names {
                 for state in DeliveryState.allCases where counts[id] != nil {

@@ -19,7 +19,7 @@ import ServiceLifecycle
 /// accepting, lets in-flight deliveries finish and record, and returns.
 public final class HubRuntime: Sendable {
     public let config: HubConfig
-    public let store: Store
+    public let store: any HubStore
     let logger: Logger
     let owner: String
     let connectorIds: [String: ConnectorID]
@@ -35,7 +35,7 @@ public final class HubRuntime: Sendable {
     private let boundPort = PortBox()
 
     /// Stores the configuration's connectors (creating or updating them) and prepares the services.
-    public init(config: HubConfig, store: Store, logger: Logger) throws {
+    public init(config: HubConfig, store: any HubStore, logger: Logger) throws {
         self.config = config
         self.store = store
         self.logger = logger

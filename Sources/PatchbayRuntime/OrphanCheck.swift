@@ -10,7 +10,7 @@ extension HubRuntime {
     /// sits `in_flight` unseen; what is left waits for an operator's `retry --to` or `discard`.
     /// The mark assumes one configuration per database: a second hub with another configuration on
     /// the same file would mark this one's connectors in turn.
-    static func markOrphans(config: HubConfig, store: Store, logger: Logger) throws {
+    static func markOrphans(config: HubConfig, store: some ConnectorCatalog & DatabaseLocation, logger: Logger) throws {
         let orphans = try store.markOrphanedConnectors(configured: Set(config.connectors.map(\.name)))
         for orphan in orphans {
             logger.warning("\(orphan.warning(database: store.path))", metadata: [

@@ -282,7 +282,7 @@ extension Store {
     ///
     /// A delivery with no attempt left is dead-lettered instead.
     @discardableResult
-    public func recoverExpiredLeases(now: Date = Date(), limit: Int = 1000) throws -> [DeliveryID] {
+    public func recoverExpiredLeases(now: Date = Date(), limit: Int = Store.leaseRecoveryLimit) throws -> [DeliveryID] {
         try write { db in
             let nowMs = now.millis
             let rows = try Row.fetchAll(db, sql: """

@@ -10,7 +10,7 @@ extension Store {
     /// delivery are kept: they still need someone.
     /// - Returns: how many events were deleted.
     @discardableResult
-    public func prune(receivedBefore cutoff: Date, batchSize: Int = 2000) throws -> Int {
+    public func prune(receivedBefore cutoff: Date, batchSize: Int = Store.eventPruneBatch) throws -> Int {
         var total = 0
         // Keyset on (received_at, id) through the received_at index: each batch reads only old events.
         var after: (receivedAt: Int64, id: EventID) = (Int64.min, 0)
@@ -51,7 +51,7 @@ extension Store {
     /// Deletes per-minute rollup rows older than `cutoff`. The dashboard reads minute buckets for
     /// windows up to a day; the hourly rollup keeps the long history. Batched like `prune`.
     @discardableResult
-    public func pruneMinuteRollups(before cutoff: Date, batchSize: Int = 5000) throws -> Int {
+    public func pruneMinuteRollups(before cutoff: Date, batchSize: Int = Store.rowPruneBatch) throws -> Int {
         let bucket = cutoff.millis / 60_000
         var total = 0
         while true {

@@ -94,7 +94,7 @@ extension Store {
 
     /// Deletes refused requests received before `cutoff`, in batches; their counts stay in the rollups.
     @discardableResult
-    public func pruneRejections(before cutoff: Date, batchSize: Int = 5000) throws -> Int {
+    public func pruneRejections(before cutoff: Date, batchSize: Int = Store.rowPruneBatch) throws -> Int {
         var total = 0
         while true {
             let deleted = try write { db -> Int in

@@ -88,9 +88,10 @@ public struct CSVEventsJob: BatchJob {
             await Task.yield()
         }
         if rejected.isEmpty {
-            try store.finishBatchRun(cursor.runId, source: nil, snapshot: false, now: Date())
+            try store.finishBatchRun(cursor.runId, source: nil, snapshot: false, currencies: nil, rowsRejected: 0, now: Date())
         } else {
-            try store.finishBatchRun(cursor.runId, source: nil, snapshot: false, rowsRejected: rejected.count, now: Date())
+            try store.finishBatchRun(cursor.runId, source: nil, snapshot: false, currencies: nil, rowsRejected: rejected.count,
+                                     now: Date())
             try store.noteBatchRun(cursor.runId, error: "\(rejected.count) rows rejected: " + rejected.prefix(5).joined(separator: "; "))
         }
         return BatchReport(runId: cursor.runId, rowsRead: rows.count, rowsLoaded: loaded, rowsRejected: rejected.count,

@@ -19,15 +19,18 @@ public protocol BatchJob: Sendable {
     func run(_ context: BatchContext) async throws -> BatchReport
 }
 
+/// What a batch job asks of the store: its runs and cursors, invoice chunks, and events it publishes.
+public typealias BatchStore = BatchLedger & EventIngest
+
 public struct BatchContext: Sendable {
-    public var store: Store
+    public var store: any BatchStore
     public var connector: Connector
     public var now: Date
     public var logger: Logger
     /// The delivery targets of an event this job publishes on `topic` (its subscribers).
     public var targets: @Sendable (_ topic: String) -> [DeliveryTarget]
 
-    public init(store: Store, connector: Connector, now: Date, logger: Logger,
+    public init(store: any BatchStore, connector: Connector, now: Date, logger: Logger,
                 targets: @escaping @Sendable (String) -> [DeliveryTarget] = { _ in [] }) {
         self.store = store
         self.connector = connector

@@ -71,7 +71,7 @@ public struct InvoiceExportJob: BatchJob {
             await Task.yield()
         }
         try store.finishBatchRun(cursor.runId, source: context.connector.id, snapshot: true, currencies: [currency],
-                                 now: context.now)
+                                 rowsRejected: 0, now: context.now)
         return BatchReport(runId: cursor.runId, rowsRead: invoices.count, rowsLoaded: loaded, rowsRejected: 0,
                            resumed: cursor.resumed)
     }

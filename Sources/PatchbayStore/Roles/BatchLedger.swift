@@ -1,0 +1,34 @@
+import Foundation
+
+/// What batch jobs keep: their runs (begun, resumed at the cursor, advanced, finished, failed, noted)
+/// and the invoices an import loads chunk by chunk with the cursor.
+public protocol BatchLedger: Sendable {
+    /// Starts a run of `job` over `input`, or resumes the unfinished one over the same input.
+    func beginBatchRun(job: String, connector: ConnectorID?, input: String, now: Date) throws -> BatchRunCursor
+    /// Advances a run's cursor after a chunk whose rows were stored idempotently elsewhere.
+    func advanceBatchRun(_ run: Int64, cursor: Int, rowsLoaded: Int) throws
+    /// Upserts one chunk of invoices and advances the run's cursor in the same transaction.
+    func loadInvoiceChunk(_ invoices: [InvoiceInput], run: Int64, source: ConnectorID, cursor: Int, now: Date) throws
+    /// Finishes a run; with `snapshot`, closes the source's open invoices the run never saw.
+    /// - Returns: how many invoices were closed.
+    @discardableResult
+    func finishBatchRun(_ run: Int64, source: ConnectorID?, snapshot: Bool, currencies: [String]?,
+                        rowsRejected: Int, now: Date) throws -> Int
+    /// Attaches a note (rejected rows and why) to a run.
+    func noteBatchRun(_ run: Int64, error: String) throws
+    /// Records an import that was refused before it started. - Returns: the run's id.
+    @discardableResult
+    func recordFailedBatchRun(job: String, connector: ConnectorID?, rowsRead: Int, error: String, now: Date) throws
+        -> Int64
+    /// The last run of a job, for schedules and for skipping an input already loaded.
+    func lastBatchRun(job: String) throws -> BatchRun?
+}
+
+extension BatchLedger {
+    @discardableResult
+    public func recordFailedBatchRun(job: String, connector: ConnectorID?, rowsRead: Int, error: String) throws -> Int64 {
+        try recordFailedBatchRun(job: job, connector: connector, rowsRead: rowsRead, error: error, now: Date())
+    }
+}
+
+extension Store: BatchLedger {}
