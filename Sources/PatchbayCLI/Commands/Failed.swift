@@ -15,7 +15,7 @@ struct FailureFilterOptions: ParsableArguments {
         }
     }
 
-    func filter(_ store: Store, now: Date, group: Int64?) throws -> FailureFilter {
+    func filter(_ store: some ConnectorCatalog, now: Date, group: Int64?) throws -> FailureFilter {
         var filter = FailureFilter(errorGroupId: group, states: state.map { [$0] } ?? [])
         if let connector { filter.connectorId = try store.requireConnector(connector).id }
         if let since { filter.since = since.before(now) }
@@ -43,7 +43,7 @@ extension Patchbay {
         }
 
         func run() async throws {
-            let store = try database.open(.readOnly)
+            let store: any CommandLineReading & ConnectorCatalog = try database.open(.readOnly)
             let now = Date()
             if grouped {
                 let connector = try filter.connector.map { try store.requireConnector($0).id }
@@ -51,7 +51,8 @@ extension Patchbay {
                 if output.json { emit(Render.groups(groups).rendered(pretty: true)) }
                 else { emit(groups.isEmpty ? "No failing deliveries." : Render.groupsTable(groups, now: now)) }
             } else {
-                let rows = try store.failedDeliveries(try filter.filter(store, now: now, group: errorGroup), limit: limit)
+                let rows = try store.failedDeliveries(try filter.filter(store, now: now, group: errorGroup), limit: limit,
+                                                      before: nil)
                 if output.json { emit(Render.failed(rows).rendered(pretty: true)) }
                 else { emit(rows.isEmpty ? "No failing deliveries." : Render.failedTable(rows, now: now)) }
             }

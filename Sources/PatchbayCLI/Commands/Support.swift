@@ -38,7 +38,7 @@ extension DatabaseOptions {
     }
 }
 
-extension Store {
+extension ConnectorCatalog {
     /// The connector with this name, or an error that says how to find the right one.
     func requireConnector(_ name: String) throws -> Connector {
         guard let connector = try connector(named: name) else { throw StoreError.unknownConnector(name) }

@@ -22,12 +22,22 @@ public protocol BatchLedger: Sendable {
         -> Int64
     /// The last run of a job, for schedules and for skipping an input already loaded.
     func lastBatchRun(job: String) throws -> BatchRun?
+    /// Loads a whole file of invoices as one run (`patchbay import`); with `snapshot`, closes the
+    /// source's open invoices the file does not list.
+    func importInvoices(_ invoices: [InvoiceInput], source: ConnectorID, job: String, snapshot: Bool, now: Date) throws
+        -> InvoiceImportSummary
 }
 
 extension BatchLedger {
     @discardableResult
     public func recordFailedBatchRun(job: String, connector: ConnectorID?, rowsRead: Int, error: String) throws -> Int64 {
         try recordFailedBatchRun(job: job, connector: connector, rowsRead: rowsRead, error: error, now: Date())
+    }
+
+    public func importInvoices(_ invoices: [InvoiceInput], source: ConnectorID, job: String, snapshot: Bool = true) throws
+        -> InvoiceImportSummary
+    {
+        try importInvoices(invoices, source: source, job: job, snapshot: snapshot, now: Date())
     }
 }
 
