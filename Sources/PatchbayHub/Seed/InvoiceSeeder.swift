@@ -19,7 +19,7 @@ public struct InvoiceSeeder: Sendable {
 
     /// Runs the nightly imports; returns how many invoices the last snapshot held.
     @discardableResult
-    public func run(on store: Store) throws -> Int {
+    public func run(on store: any ConnectorCatalog & BatchLedger) throws -> Int {
         var rng = SeededRandom(seed: seed ^ 0xA5A5)
         let source = try store.saveConnector(ConnectorSpec(
             name: "quickbooks-ar", module: "quickbooks-csv", pattern: .batch, system: "QuickBooks", direction: .source),
@@ -57,7 +57,8 @@ public struct InvoiceSeeder: Sendable {
                 return input
             }
             guard !snapshot.isEmpty else { continue }
-            _ = try store.importInvoices(snapshot, source: source.id, job: "nightly quickbooks-ar import", now: runAt)
+            _ = try store.importInvoices(snapshot, source: source.id, job: "nightly quickbooks-ar import", snapshot: true,
+                                         now: runAt)
             last = snapshot.count
         }
         return last

@@ -89,7 +89,8 @@ public struct Seeder: Sendable {
 
     /// Seeds `store`. Connectors are created (or updated) first.
     @discardableResult
-    public func run(on store: Store, progress: (@Sendable (Int) -> Void)? = nil) throws -> Summary {
+    public func run(on store: some ConnectorCatalog & EventIngest & DeliveryQueue,
+                    progress: (@Sendable (Int) -> Void)? = nil) throws -> Summary {
         var rng = SeededRandom(seed: options.seed)
         var ids: [String: ConnectorID] = [:]
         var maxAttempts: [ConnectorID: Int] = [:]
@@ -160,7 +161,8 @@ public struct Seeder: Sendable {
             // Leave the last minutes unprocessed: a live system has something pending.
             if step >= steps - 3 { continue }
             let now = t.addingTimeInterval(stepSeconds)
-            let claims = try store.claimDueDeliveries(limit: 100_000, lease: 120, owner: "seed-worker", now: now)
+            let claims = try store.claimDueDeliveries(connector: nil, limit: 100_000, lease: 120, owner: "seed-worker",
+                                                      now: now)
             var outcomes: [DeliveryOutcome] = []
             outcomes.reserveCapacity(claims.count)
             for claim in claims {
