@@ -113,6 +113,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["PatchbayStore"], path: "Sources/TestSupport"),
         .testTarget(name: "PatchbayStoreTests", dependencies: ["PatchbayStore", "PatchbayHub", "TestSupport"]),
         .testTarget(name: "PatchbayHubTests", dependencies: ["PatchbayHub", "TestSupport"]),
+        // One suite, written against the store's roles, that every backend must pass.
+        .testTarget(name: "StoreConformanceTests", dependencies: ["PatchbayStore", "TestSupport"]),
         .testTarget(name: "PatchbayCLITests", dependencies: ["PatchbayCLI", "PatchbayHub", "TestSupport", "patchbay"]),
         .testTarget(name: "PatchbayConnectorsTests", dependencies: ["PatchbayConnectors", "TestSupport"]),
         .testTarget(name: "PatchbayRuntimeTests", dependencies: [
