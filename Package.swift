@@ -23,7 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
-        // Values every layer may use, each defined once: durations (later money, civil dates).
+        // Values every layer may use, each defined once: durations, money, civil dates.
         .target(name: "PatchbayValues"),
         // Schema, migrations, records, every query and write.
         .target(

@@ -350,7 +350,7 @@ struct CivilDate: Equatable {
 }
 
 /// ISO 4217 codes of currencies in circulation (funds, metals and test codes left out).
-/// `PatchbayStore.Currency` checks only the shape of a code; this tells a real one from `XYZ`.
+/// `PatchbayValues.Currency` checks only the shape of a code; this tells a real one from `XYZ`.
 enum ISO4217 {
     static func isKnown(_ code: String) -> Bool { codes.contains(code) }
 
