@@ -34,6 +34,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The integration map and the pattern advisor: pure functions over a traffic snapshot.
+        .target(name: "PatchbayInsights", dependencies: ["PatchbayStore"]),
         // Untrusted text made safe for a terminal; used by every module that prints.
         .target(name: "PatchbayText"),
         // ncurses, reached only from TerminalUI's curses backend.
@@ -43,7 +45,8 @@ let package = Package(
         // The dashboard: views, keys, themes, live data.
         .target(
             name: "PatchbayDashboard",
-            dependencies: ["TerminalUI", "PatchbayStore", "PatchbayText", .product(name: "Yams", package: "Yams")]
+            dependencies: ["TerminalUI", "PatchbayStore", "PatchbayText", .product(name: "Yams", package: "Yams"),
+                           "PatchbayInsights"]
         ),
         // Delivery policies (retry, backoff, classification, leases) and the engine.
         .target(
@@ -61,6 +64,7 @@ let package = Package(
                 "PatchbayStore",
                 "PatchbayHub",
                 "PatchbayText",
+                "PatchbayInsights",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -94,6 +98,7 @@ let package = Package(
                 "PatchbayDashboard",
                 "PatchbayConnectors",
                 "PatchbayRuntime",
+                "PatchbayInsights",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -132,6 +137,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .testTarget(name: "PatchbayInsightsTests", dependencies: ["PatchbayInsights", "PatchbayHub", "TestSupport"]),
         .testTarget(name: "PatchbayTextTests", dependencies: ["PatchbayText"]),
         .testTarget(name: "PatchbayValuesTests", dependencies: ["PatchbayValues"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
