@@ -57,9 +57,12 @@ struct BinaryRunner {
         }
     }
 
-    static func start(_ arguments: [String], environment: [String: String] = [:], cwd: URL? = nil) throws -> Running {
+    /// Starts the binary (or `executable`, e.g. a shell or setpriv in front of it) with the test's
+    /// environment less $PATCHBAY_DB.
+    static func start(_ arguments: [String], environment: [String: String] = [:], cwd: URL? = nil,
+                      executable: URL? = nil) throws -> Running {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable ?? binary
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "PATCHBAY_DB")

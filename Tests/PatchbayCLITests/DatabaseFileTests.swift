@@ -27,21 +27,7 @@ struct DatabaseFileTests {
     /// Starts `executable` (a shell, setpriv) with the test's environment less $PATCHBAY_DB.
     static func start(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                       cwd: URL? = nil) throws -> BinaryRunner.Running {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var merged = ProcessInfo.processInfo.environment
-        merged.removeValue(forKey: "PATCHBAY_DB")
-        for (key, value) in environment { merged[key] = value }
-        process.environment = merged
-        if let cwd { process.currentDirectoryURL = cwd }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return BinaryRunner.Running(process: process, out: out, err: err)
+        try BinaryRunner.start(arguments, environment: environment, cwd: cwd, executable: URL(fileURLWithPath: executable))
     }
 
     /// Runs the binary as a user the file system can refuse: nobody when the tests run as root.
