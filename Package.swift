@@ -25,10 +25,14 @@ let package = Package(
     targets: [
         // Values every layer may use, each defined once: durations, money, civil dates.
         .target(name: "PatchbayValues"),
-        // Schema, migrations, records, every query and write.
+        // What every backend shares, with no storage types: the records, the values the store's
+        // roles take and return, and the roles themselves.
+        .target(name: "PatchbayModel", dependencies: ["PatchbayValues"]),
+        // The SQLite backend: schema, migrations, every query and write.
         .target(
             name: "PatchbayStore",
             dependencies: [
+                "PatchbayModel",
                 "PatchbayValues",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

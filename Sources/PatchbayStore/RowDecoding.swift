@@ -9,34 +9,38 @@ import GRDB
 
 extension Connector {
     public init(row: Row) throws {
-        id = try row.decode(forColumn: "id")
-        name = try row.decode(forColumn: "name")
-        module = try row.decode(forColumn: "module")
-        pattern = try row.decode(forColumn: "pattern")
-        system = try row.decode(forColumn: "system")
-        direction = try row.decode(forColumn: "direction")
-        paused = try row.decode(forColumn: "paused")
-        pausedReason = try row.decode(forColumn: "paused_reason")
-        health = try row.decode(forColumn: "health")
-        maxAttempts = try row.decode(forColumn: "max_attempts")
-        lastSuccessAt = try row.decode(forColumn: "last_success_at")
-        lastErrorAt = try row.decode(forColumn: "last_error_at")
-        lastError = try row.decode(forColumn: "last_error")
-        createdAt = try row.decode(forColumn: "created_at")
+        try self.init(
+            id: row.decode(forColumn: "id"),
+            name: row.decode(forColumn: "name"),
+            module: row.decode(forColumn: "module"),
+            pattern: row.decode(forColumn: "pattern"),
+            system: row.decode(forColumn: "system"),
+            direction: row.decode(forColumn: "direction"),
+            paused: row.decode(forColumn: "paused"),
+            pausedReason: row.decode(forColumn: "paused_reason"),
+            health: row.decode(forColumn: "health"),
+            maxAttempts: row.decode(forColumn: "max_attempts"),
+            lastSuccessAt: row.decode(forColumn: "last_success_at"),
+            lastErrorAt: row.decode(forColumn: "last_error_at"),
+            lastError: row.decode(forColumn: "last_error"),
+            createdAt: row.decode(forColumn: "created_at")
+        )
     }
 }
 
 extension Event {
     public init(row: Row) throws {
-        id = try row.decode(forColumn: "id")
-        topic = try row.decode(forColumn: "topic")
-        sourceId = try row.decode(forColumn: "source_id")
-        receivedAt = try row.decode(forColumn: "received_at")
-        occurredAt = try row.decode(forColumn: "occurred_at")
-        correlationId = try row.decode(forColumn: "correlation_id")
-        idempotencyKey = try row.decode(forColumn: "idempotency_key")
-        payload = try row.decode(forColumn: "payload")
-        payloadHash = try row.decode(forColumn: "payload_hash")
+        try self.init(
+            id: row.decode(forColumn: "id"),
+            topic: row.decode(forColumn: "topic"),
+            sourceId: row.decode(forColumn: "source_id"),
+            receivedAt: row.decode(forColumn: "received_at"),
+            occurredAt: row.decode(forColumn: "occurred_at"),
+            correlationId: row.decode(forColumn: "correlation_id"),
+            idempotencyKey: row.decode(forColumn: "idempotency_key"),
+            payload: row.decode(forColumn: "payload"),
+            payloadHash: row.decode(forColumn: "payload_hash")
+        )
     }
 
     /// The columns `init(indexed:at:)` reads, in its order, for a table aliased `e`.
@@ -47,95 +51,107 @@ extension Event {
 
     /// Reads the columns of `indexedColumns`, starting at column `first`.
     init(indexed row: Row, at first: Int = 0) throws {
-        id = try row.decode(atIndex: first)
-        topic = try row.decode(atIndex: first + 1)
-        sourceId = try row.decode(atIndex: first + 2)
-        receivedAt = try row.decode(atIndex: first + 3)
-        occurredAt = try row.decode(atIndex: first + 4)
-        correlationId = try row.decode(atIndex: first + 5)
-        idempotencyKey = try row.decode(atIndex: first + 6)
-        payload = try row.decode(atIndex: first + 7)
-        payloadHash = try row.decode(atIndex: first + 8)
+        try self.init(
+            id: row.decode(atIndex: first),
+            topic: row.decode(atIndex: first + 1),
+            sourceId: row.decode(atIndex: first + 2),
+            receivedAt: row.decode(atIndex: first + 3),
+            occurredAt: row.decode(atIndex: first + 4),
+            correlationId: row.decode(atIndex: first + 5),
+            idempotencyKey: row.decode(atIndex: first + 6),
+            payload: row.decode(atIndex: first + 7),
+            payloadHash: row.decode(atIndex: first + 8)
+        )
     }
 }
 
 extension Delivery {
     public init(row: Row) throws {
-        id = try row.decode(forColumn: "id")
-        eventId = try row.decode(forColumn: "event_id")
-        connectorId = try row.decode(forColumn: "connector_id")
-        state = try row.decode(forColumn: "state")
-        attempts = try row.decode(forColumn: "attempts")
-        maxAttempts = try row.decode(forColumn: "max_attempts")
-        nextAttemptAt = try row.decode(forColumn: "next_attempt_at")
-        leaseOwner = try row.decode(forColumn: "lease_owner")
-        leaseToken = try row.decode(forColumn: "lease_token")
-        leaseExpiresAt = try row.decode(forColumn: "lease_expires_at")
-        lastError = try row.decode(forColumn: "last_error")
-        lastStatus = try row.decode(forColumn: "last_status")
-        errorSignature = try row.decode(forColumn: "error_signature")
-        createdAt = try row.decode(forColumn: "created_at")
-        updatedAt = try row.decode(forColumn: "updated_at")
+        try self.init(
+            id: row.decode(forColumn: "id"),
+            eventId: row.decode(forColumn: "event_id"),
+            connectorId: row.decode(forColumn: "connector_id"),
+            state: row.decode(forColumn: "state"),
+            attempts: row.decode(forColumn: "attempts"),
+            maxAttempts: row.decode(forColumn: "max_attempts"),
+            nextAttemptAt: row.decode(forColumn: "next_attempt_at"),
+            leaseOwner: row.decode(forColumn: "lease_owner"),
+            leaseToken: row.decode(forColumn: "lease_token"),
+            leaseExpiresAt: row.decode(forColumn: "lease_expires_at"),
+            lastError: row.decode(forColumn: "last_error"),
+            lastStatus: row.decode(forColumn: "last_status"),
+            errorSignature: row.decode(forColumn: "error_signature"),
+            createdAt: row.decode(forColumn: "created_at"),
+            updatedAt: row.decode(forColumn: "updated_at")
+        )
     }
 }
 
 extension Attempt {
     public init(row: Row) throws {
-        id = try row.decode(forColumn: "id")
-        deliveryId = try row.decode(forColumn: "delivery_id")
-        number = try row.decode(forColumn: "number")
-        startedAt = try row.decode(forColumn: "started_at")
-        durationMs = try row.decode(forColumn: "duration_ms")
-        outcome = try row.decode(forColumn: "outcome")
-        statusCode = try row.decode(forColumn: "status_code")
-        error = try row.decode(forColumn: "error")
-        responseExcerpt = try row.decode(forColumn: "response_excerpt")
+        try self.init(
+            id: row.decode(forColumn: "id"),
+            deliveryId: row.decode(forColumn: "delivery_id"),
+            number: row.decode(forColumn: "number"),
+            startedAt: row.decode(forColumn: "started_at"),
+            durationMs: row.decode(forColumn: "duration_ms"),
+            outcome: row.decode(forColumn: "outcome"),
+            statusCode: row.decode(forColumn: "status_code"),
+            error: row.decode(forColumn: "error"),
+            responseExcerpt: row.decode(forColumn: "response_excerpt")
+        )
     }
 }
 
 extension Transition {
     public init(row: Row) throws {
-        id = try row.decode(forColumn: "id")
-        deliveryId = try row.decode(forColumn: "delivery_id")
-        at = try row.decode(forColumn: "at")
-        fromState = try row.decode(forColumn: "from_state")
-        toState = try row.decode(forColumn: "to_state")
-        actor = try row.decode(forColumn: "actor")
-        reason = try row.decode(forColumn: "reason")
+        try self.init(
+            id: row.decode(forColumn: "id"),
+            deliveryId: row.decode(forColumn: "delivery_id"),
+            at: row.decode(forColumn: "at"),
+            fromState: row.decode(forColumn: "from_state"),
+            toState: row.decode(forColumn: "to_state"),
+            actor: row.decode(forColumn: "actor"),
+            reason: row.decode(forColumn: "reason")
+        )
     }
 }
 
 extension ErrorGroup {
     public init(row: Row) throws {
-        id = try row.decode(forColumn: "id")
-        connectorId = try row.decode(forColumn: "connector_id")
-        connector = try row.decode(forColumn: "connector")
-        signature = try row.decode(forColumn: "signature")
-        sampleError = try row.decode(forColumn: "sample_error")
-        lastStatus = try row.decode(forColumn: "last_status")
-        retrying = try row.decode(forColumn: "retrying")
-        dead = try row.decode(forColumn: "dead")
-        occurrences = try row.decode(forColumn: "occurrences")
-        firstSeen = try row.decode(forColumn: "first_seen")
-        lastSeen = try row.decode(forColumn: "last_seen")
+        try self.init(
+            id: row.decode(forColumn: "id"),
+            connectorId: row.decode(forColumn: "connector_id"),
+            connector: row.decode(forColumn: "connector"),
+            signature: row.decode(forColumn: "signature"),
+            sampleError: row.decode(forColumn: "sample_error"),
+            lastStatus: row.decode(forColumn: "last_status"),
+            retrying: row.decode(forColumn: "retrying"),
+            dead: row.decode(forColumn: "dead"),
+            occurrences: row.decode(forColumn: "occurrences"),
+            firstSeen: row.decode(forColumn: "first_seen"),
+            lastSeen: row.decode(forColumn: "last_seen")
+        )
     }
 }
 
 extension FailedDelivery {
     public init(row: Row) throws {
-        id = try row.decode(forColumn: "id")
-        eventId = try row.decode(forColumn: "event_id")
-        topic = try row.decode(forColumn: "topic")
-        connectorId = try row.decode(forColumn: "connector_id")
-        connector = try row.decode(forColumn: "connector")
-        state = try row.decode(forColumn: "state")
-        attempts = try row.decode(forColumn: "attempts")
-        maxAttempts = try row.decode(forColumn: "max_attempts")
-        nextAttemptAt = try row.decode(forColumn: "next_attempt_at")
-        lastError = try row.decode(forColumn: "last_error")
-        lastStatus = try row.decode(forColumn: "last_status")
-        errorSignature = try row.decode(forColumn: "error_signature")
-        updatedAt = try row.decode(forColumn: "updated_at")
+        try self.init(
+            id: row.decode(forColumn: "id"),
+            eventId: row.decode(forColumn: "event_id"),
+            topic: row.decode(forColumn: "topic"),
+            connectorId: row.decode(forColumn: "connector_id"),
+            connector: row.decode(forColumn: "connector"),
+            state: row.decode(forColumn: "state"),
+            attempts: row.decode(forColumn: "attempts"),
+            maxAttempts: row.decode(forColumn: "max_attempts"),
+            nextAttemptAt: row.decode(forColumn: "next_attempt_at"),
+            lastError: row.decode(forColumn: "last_error"),
+            lastStatus: row.decode(forColumn: "last_status"),
+            errorSignature: row.decode(forColumn: "error_signature"),
+            updatedAt: row.decode(forColumn: "updated_at")
+        )
     }
 
     /// The columns `init(indexed:)` reads, in its order (`d` deliveries, `e` events, `c` connectors).
@@ -145,19 +161,21 @@ extension FailedDelivery {
         """
 
     init(indexed row: Row) throws {
-        id = try row.decode(atIndex: 0)
-        eventId = try row.decode(atIndex: 1)
-        topic = try row.decode(atIndex: 2)
-        connectorId = try row.decode(atIndex: 3)
-        connector = try row.decode(atIndex: 4)
-        state = try row.decode(atIndex: 5)
-        attempts = try row.decode(atIndex: 6)
-        maxAttempts = try row.decode(atIndex: 7)
-        nextAttemptAt = try row.decode(atIndex: 8)
-        lastError = try row.decode(atIndex: 9)
-        lastStatus = try row.decode(atIndex: 10)
-        errorSignature = try row.decode(atIndex: 11)
-        updatedAt = try row.decode(atIndex: 12)
+        try self.init(
+            id: row.decode(atIndex: 0),
+            eventId: row.decode(atIndex: 1),
+            topic: row.decode(atIndex: 2),
+            connectorId: row.decode(atIndex: 3),
+            connector: row.decode(atIndex: 4),
+            state: row.decode(atIndex: 5),
+            attempts: row.decode(atIndex: 6),
+            maxAttempts: row.decode(atIndex: 7),
+            nextAttemptAt: row.decode(atIndex: 8),
+            lastError: row.decode(atIndex: 9),
+            lastStatus: row.decode(atIndex: 10),
+            errorSignature: row.decode(atIndex: 11),
+            updatedAt: row.decode(atIndex: 12)
+        )
     }
 
     /// Fetches the rows of a statement that selects `indexedColumns`.
@@ -171,18 +189,20 @@ extension FailedDelivery {
 
 extension Invoice {
     public init(row: Row) throws {
-        id = try row.decode(forColumn: "id")
-        sourceId = try row.decode(forColumn: "source_id")
-        externalId = try row.decode(forColumn: "external_id")
-        number = try row.decode(forColumn: "number")
-        kind = try row.decode(forColumn: "kind")
-        customer = try row.decode(forColumn: "customer")
-        currency = try row.decode(forColumn: "currency")
-        issueDate = try row.decode(forColumn: "issue_date")
-        dueDate = try row.decode(forColumn: "due_date")
-        totalMinor = try row.decode(forColumn: "total_minor")
-        openMinor = try row.decode(forColumn: "open_minor")
-        status = try row.decode(forColumn: "status")
-        syncedAt = try row.decode(forColumn: "synced_at")
+        try self.init(
+            id: row.decode(forColumn: "id"),
+            sourceId: row.decode(forColumn: "source_id"),
+            externalId: row.decode(forColumn: "external_id"),
+            number: row.decode(forColumn: "number"),
+            kind: row.decode(forColumn: "kind"),
+            customer: row.decode(forColumn: "customer"),
+            currency: row.decode(forColumn: "currency"),
+            issueDate: row.decode(forColumn: "issue_date"),
+            dueDate: row.decode(forColumn: "due_date"),
+            totalMinor: row.decode(forColumn: "total_minor"),
+            openMinor: row.decode(forColumn: "open_minor"),
+            status: row.decode(forColumn: "status"),
+            syncedAt: row.decode(forColumn: "synced_at")
+        )
     }
 }

@@ -72,10 +72,3 @@ extension Store {
         }
     }
 }
-
-public struct ConnectorStatus: Sendable, Equatable {
-    public var connector: Connector
-    public var counts: [DeliveryState: Int]
-
-    public func count(_ state: DeliveryState) -> Int { counts[state] ?? 0 }
-}

@@ -1,33 +1,6 @@
 import Foundation
 import GRDB
 
-/// How long one page of a text search may read the log before it returns what it found.
-///
-/// A substring can only be found by reading the text (`LIKE '%…%'` cannot use a b-tree), so a rare
-/// term in a large log costs time in proportion to the log: 1.9 s on a million events. Rather than
-/// index every payload and error (an FTS5 trigram index is 1.7× the events table and about 39 µs
-/// more per ingested event, on the hub's hottest write), a text search reads the log newest first in
-/// windows of ids and stops when its page is full, when the log ends, or after this budget. A page
-/// that stopped on the budget is `partial`: its `nextCursor` continues the search with older events,
-/// so paging through finds exactly the events `LIKE` finds, newest first.
-public struct TextSearchBudget: Sendable, Equatable {
-    /// Ids read per statement; the budget is checked between windows, so a page can run over it by
-    /// one window. 2,000: at 10 M events a window of 4,000 searched for text in delivery errors
-    /// took up to 50 ms with a cold cache, and the page's p99 was 104 ms against 100.
-    public var window: Int64
-    public var seconds: Double
-
-    public init(window: Int64 = 2_000, seconds: Double = 0.05) {
-        self.window = window
-        self.seconds = seconds
-    }
-
-    /// For the dashboard: a page in about 50 ms however large the log.
-    public static let standard = TextSearchBudget()
-    /// No time limit: the whole log if need be (the command line, tests).
-    public static let unbounded = TextSearchBudget(seconds: .infinity)
-}
-
 extension Store {
     /// The integration log, newest first, a page at a time (keyset on the event id, never OFFSET).
     ///

@@ -1,31 +1,6 @@
 import Foundation
 import GRDB
 
-/// Which failing deliveries an operator means: the filter the dashboard and `patchbay failed` show.
-public struct FailureFilter: Sendable, Equatable {
-    public var connectorId: ConnectorID?
-    public var errorGroupId: Int64?
-    /// Among `retrying` and `dead`; empty means both.
-    public var states: Set<DeliveryState>
-    /// Last failed at or after.
-    public var since: Date?
-    /// Last failed before.
-    public var until: Date?
-
-    public init(connectorId: ConnectorID? = nil, errorGroupId: Int64? = nil, states: Set<DeliveryState> = [],
-                since: Date? = nil, until: Date? = nil) {
-        self.connectorId = connectorId
-        self.errorGroupId = errorGroupId
-        self.states = states
-        self.since = since
-        self.until = until
-    }
-
-    var effectiveStates: [DeliveryState] {
-        DeliveryState.allCases.filter { $0.isFailing && (states.isEmpty || states.contains($0)) }
-    }
-}
-
 /// What the rollups need to know of a delivery an operator changes.
 struct DeliveryRollupRow {
     var id: DeliveryID
@@ -42,18 +17,11 @@ struct DeliveryRollupRow {
     }
 }
 
-/// What an operator's action did, delivery by delivery.
-public struct OperatorResult: Sendable, Equatable {
-    public var changed: [DeliveryID] = []
-    /// Deliveries left as they were, with why.
-    public var skipped: [Skip] = []
-
-    public struct Skip: Sendable, Equatable {
-        public var id: DeliveryID
-        public var reason: String
+extension FailureFilter {
+    /// The failing states the filter selects: `retrying` and `dead`, or those of `states` among them.
+    var effectiveStates: [DeliveryState] {
+        DeliveryState.allCases.filter { $0.isFailing && (states.isEmpty || states.contains($0)) }
     }
-
-    public init() {}
 }
 
 extension Store {

@@ -1,72 +1,6 @@
 import Foundation
 import GRDB
 
-/// A delivery a worker has leased, with what it needs to deliver it.
-public struct Claim: Sendable, Equatable {
-    public var deliveryId: DeliveryID
-    public var eventId: EventID
-    public var connectorId: ConnectorID
-    /// 1 for the first attempt.
-    public var attempt: Int
-    public var maxAttempts: Int
-    public var leaseToken: Int64
-    public var leaseExpiresAt: Int64
-    public var topic: String
-    public var payload: String
-    public var correlationId: String?
-    /// Stable across every attempt of this delivery: targets use it to absorb repeats.
-    public var idempotencyKey: String
-}
-
-/// What happened when a worker tried a delivery.
-public struct DeliveryOutcome: Sendable, Equatable {
-    public enum Result: Sendable, Equatable {
-        case delivered
-        /// Try again at this time (the store dead-letters instead when no attempt is left).
-        case retry(at: Date)
-        /// Permanent failure: dead-letter now.
-        case dead
-    }
-
-    public var deliveryId: DeliveryID
-    public var leaseToken: Int64
-    public var result: Result
-    public var startedAt: Date
-    public var durationMs: Int64
-    public var statusCode: Int?
-    /// What went wrong, as a person should read it.
-    public var error: String?
-    /// The error with ids, numbers and quoted values normalised away: failures with one signature
-    /// are one group on the dashboard.
-    public var errorSignature: String?
-    /// A short, sanitised excerpt of the target's response.
-    public var responseExcerpt: String?
-    /// Set to pause the target connector in the same transaction (for example on HTTP 410).
-    public var pauseConnectorReason: String?
-
-    public init(deliveryId: DeliveryID, leaseToken: Int64, result: Result, startedAt: Date, durationMs: Int64,
-                statusCode: Int? = nil, error: String? = nil, errorSignature: String? = nil,
-                responseExcerpt: String? = nil, pauseConnectorReason: String? = nil) {
-        self.deliveryId = deliveryId
-        self.leaseToken = leaseToken
-        self.result = result
-        self.startedAt = startedAt
-        self.durationMs = durationMs
-        self.statusCode = statusCode
-        self.error = error
-        self.errorSignature = errorSignature
-        self.responseExcerpt = responseExcerpt
-        self.pauseConnectorReason = pauseConnectorReason
-    }
-}
-
-public enum OutcomeRecord: Sendable, Equatable {
-    /// Recorded; the delivery is now in this state.
-    case recorded(DeliveryState)
-    /// The caller no longer holds the lease (it expired, or another worker took over): nothing changed.
-    case leaseLost
-}
-
 extension Store {
     /// Leases up to `limit` due deliveries, oldest due first, skipping paused connectors.
     ///
@@ -372,9 +306,4 @@ extension Array {
     func chunked(into size: Int) -> [ArraySlice<Element>] {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
-}
-
-extension Date {
-    /// `2026-11-25T13:35:14Z`, the form times take in messages and JSON.
-    public var iso8601: String { formatted(.iso8601) }
 }

@@ -1,57 +1,6 @@
 import Foundation
 import GRDB
 
-/// A request a source refused, kept so that refusals are counted and visible, never silent.
-public struct NewRejection: Sendable, Equatable {
-    public var connectorId: ConnectorID?
-    public var receivedAt: Date
-    public var status: Int
-    public var reason: String
-    public var remote: String?
-    public var path: String
-    public var bodyBytes: Int
-    /// The start of the body, as text; stored for the operator, never interpreted.
-    public var bodyExcerpt: String?
-    /// False for a refusal above the detail rate (a flood): it is counted in the per-minute
-    /// rollups but no row is stored, so refused requests cannot grow the database without bound.
-    public var keepDetail: Bool
-
-    public init(connectorId: ConnectorID?, receivedAt: Date, status: Int, reason: String, remote: String?,
-                path: String, bodyBytes: Int, bodyExcerpt: String?, keepDetail: Bool = true) {
-        self.connectorId = connectorId
-        self.receivedAt = receivedAt
-        self.status = status
-        self.reason = reason
-        self.remote = remote
-        self.path = path
-        self.bodyBytes = bodyBytes
-        self.bodyExcerpt = bodyExcerpt
-        self.keepDetail = keepDetail
-    }
-}
-
-public struct RejectedRequest: Codable, Sendable, Equatable, Identifiable, FetchableRecord {
-    public var id: Int64
-    public var connectorId: ConnectorID?
-    public var receivedAt: Int64
-    public var status: Int
-    public var reason: String
-    public var remote: String?
-    public var path: String
-    public var bodyBytes: Int
-    public var bodyExcerpt: String?
-
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-}
-
-/// Where a resumable batch run stands.
-public struct BatchRunCursor: Sendable, Equatable {
-    public var runId: Int64
-    /// Rows already committed by this run (0 for a new run).
-    public var rowsDone: Int
-    public var resumed: Bool
-}
-
 extension Store {
     // MARK: Rejections
 

@@ -1,24 +1,23 @@
 import Foundation
-import GRDB
 
 public typealias ConnectorID = Int64
 public typealias EventID = Int64
 public typealias DeliveryID = Int64
 
 /// How a connector takes part in an integration.
-public enum IntegrationPattern: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+public enum IntegrationPattern: String, Codable, Sendable, CaseIterable {
     case pointToPoint = "point_to_point"
     case hub
     case event
     case batch
 }
 
-public enum ConnectorDirection: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+public enum ConnectorDirection: String, Codable, Sendable, CaseIterable {
     case source
     case sink
 }
 
-public enum ConnectorHealth: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+public enum ConnectorHealth: String, Codable, Sendable, CaseIterable {
     case unknown, healthy, degraded, failing
     /// Not in the configuration the hub last started with: no worker sends its deliveries. Read from
     /// `connectors.orphaned_at` (migration v5), never stored in the `health` column.
@@ -26,7 +25,7 @@ public enum ConnectorHealth: String, Codable, Sendable, CaseIterable, DatabaseVa
 }
 
 /// The states of a delivery. See docs/ARCHITECTURE.md for the machine.
-public enum DeliveryState: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+public enum DeliveryState: String, Codable, Sendable, CaseIterable {
     case pending
     case inFlight = "in_flight"
     case delivered
@@ -46,11 +45,11 @@ public enum DeliveryState: String, Codable, Sendable, CaseIterable, DatabaseValu
 }
 
 /// Who changed a delivery's state.
-public enum Actor: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+public enum Actor: String, Codable, Sendable, CaseIterable {
     case worker, operator_ = "operator", system
 }
 
-public enum AttemptOutcome: String, Codable, Sendable, DatabaseValueConvertible {
+public enum AttemptOutcome: String, Codable, Sendable {
     case success
     case failure
     case leaseExpired = "lease_expired"
@@ -72,11 +71,26 @@ public struct Connector: Codable, Sendable, Equatable, Identifiable {
     public var lastErrorAt: Int64?
     public var lastError: String?
     public var createdAt: Int64
-}
 
-extension Connector: FetchableRecord, TableRecord {
-    public static let databaseTableName = "connectors"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public init(id: ConnectorID, name: String, module: String, pattern: IntegrationPattern, system: String,
+                direction: ConnectorDirection, paused: Bool, pausedReason: String? = nil, health: ConnectorHealth,
+                maxAttempts: Int? = nil, lastSuccessAt: Int64? = nil, lastErrorAt: Int64? = nil,
+                lastError: String? = nil, createdAt: Int64) {
+        self.id = id
+        self.name = name
+        self.module = module
+        self.pattern = pattern
+        self.system = system
+        self.direction = direction
+        self.paused = paused
+        self.pausedReason = pausedReason
+        self.health = health
+        self.maxAttempts = maxAttempts
+        self.lastSuccessAt = lastSuccessAt
+        self.lastErrorAt = lastErrorAt
+        self.lastError = lastError
+        self.createdAt = createdAt
+    }
 }
 
 /// What a caller knows of a connector before it is stored.
@@ -110,11 +124,19 @@ public struct Event: Codable, Sendable, Equatable, Identifiable {
     public var idempotencyKey: String
     public var payload: String
     public var payloadHash: String
-}
 
-extension Event: FetchableRecord, TableRecord {
-    public static let databaseTableName = "events"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public init(id: EventID, topic: String, sourceId: ConnectorID, receivedAt: Int64, occurredAt: Int64? = nil,
+                correlationId: String? = nil, idempotencyKey: String, payload: String, payloadHash: String) {
+        self.id = id
+        self.topic = topic
+        self.sourceId = sourceId
+        self.receivedAt = receivedAt
+        self.occurredAt = occurredAt
+        self.correlationId = correlationId
+        self.idempotencyKey = idempotencyKey
+        self.payload = payload
+        self.payloadHash = payloadHash
+    }
 }
 
 public struct Delivery: Codable, Sendable, Equatable, Identifiable {
@@ -133,11 +155,27 @@ public struct Delivery: Codable, Sendable, Equatable, Identifiable {
     public var errorSignature: String?
     public var createdAt: Int64
     public var updatedAt: Int64
-}
 
-extension Delivery: FetchableRecord, TableRecord {
-    public static let databaseTableName = "deliveries"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public init(id: DeliveryID, eventId: EventID, connectorId: ConnectorID, state: DeliveryState, attempts: Int,
+                maxAttempts: Int, nextAttemptAt: Int64? = nil, leaseOwner: String? = nil, leaseToken: Int64? = nil,
+                leaseExpiresAt: Int64? = nil, lastError: String? = nil, lastStatus: Int? = nil,
+                errorSignature: String? = nil, createdAt: Int64, updatedAt: Int64) {
+        self.id = id
+        self.eventId = eventId
+        self.connectorId = connectorId
+        self.state = state
+        self.attempts = attempts
+        self.maxAttempts = maxAttempts
+        self.nextAttemptAt = nextAttemptAt
+        self.leaseOwner = leaseOwner
+        self.leaseToken = leaseToken
+        self.leaseExpiresAt = leaseExpiresAt
+        self.lastError = lastError
+        self.lastStatus = lastStatus
+        self.errorSignature = errorSignature
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 public struct Attempt: Codable, Sendable, Equatable, Identifiable {
@@ -150,11 +188,19 @@ public struct Attempt: Codable, Sendable, Equatable, Identifiable {
     public var statusCode: Int?
     public var error: String?
     public var responseExcerpt: String?
-}
 
-extension Attempt: FetchableRecord, TableRecord {
-    public static let databaseTableName = "attempts"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public init(id: Int64, deliveryId: DeliveryID, number: Int, startedAt: Int64, durationMs: Int64,
+                outcome: AttemptOutcome, statusCode: Int? = nil, error: String? = nil, responseExcerpt: String? = nil) {
+        self.id = id
+        self.deliveryId = deliveryId
+        self.number = number
+        self.startedAt = startedAt
+        self.durationMs = durationMs
+        self.outcome = outcome
+        self.statusCode = statusCode
+        self.error = error
+        self.responseExcerpt = responseExcerpt
+    }
 }
 
 public struct Transition: Codable, Sendable, Equatable, Identifiable {
@@ -165,11 +211,17 @@ public struct Transition: Codable, Sendable, Equatable, Identifiable {
     public var toState: DeliveryState
     public var actor: Actor
     public var reason: String?
-}
 
-extension Transition: FetchableRecord, TableRecord {
-    public static let databaseTableName = "transitions"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public init(id: Int64, deliveryId: DeliveryID, at: Int64, fromState: DeliveryState, toState: DeliveryState,
+                actor: Actor, reason: String? = nil) {
+        self.id = id
+        self.deliveryId = deliveryId
+        self.at = at
+        self.fromState = fromState
+        self.toState = toState
+        self.actor = actor
+        self.reason = reason
+    }
 }
 
 /// Failures that share a normalised error text, for one connector.
@@ -188,20 +240,31 @@ public struct ErrorGroup: Codable, Sendable, Equatable, Identifiable {
 
     /// Deliveries currently failing with this error.
     public var count: Int { retrying + dead }
+
+    public init(id: Int64, connectorId: ConnectorID, connector: String, signature: String, sampleError: String,
+                lastStatus: Int? = nil, retrying: Int, dead: Int, occurrences: Int, firstSeen: Int64, lastSeen: Int64) {
+        self.id = id
+        self.connectorId = connectorId
+        self.connector = connector
+        self.signature = signature
+        self.sampleError = sampleError
+        self.lastStatus = lastStatus
+        self.retrying = retrying
+        self.dead = dead
+        self.occurrences = occurrences
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+    }
 }
 
-extension ErrorGroup: FetchableRecord {
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-}
-
-public enum InvoiceKind: String, Codable, Sendable, DatabaseValueConvertible {
+public enum InvoiceKind: String, Codable, Sendable {
     case invoice
     case creditMemo = "credit_memo"
     case payment
     case other
 }
 
-public enum InvoiceStatus: String, Codable, Sendable, DatabaseValueConvertible {
+public enum InvoiceStatus: String, Codable, Sendable {
     case open, paid, closed
 }
 
@@ -220,14 +283,27 @@ public struct Invoice: Codable, Sendable, Equatable, Identifiable {
     public var openMinor: Int64
     public var status: InvoiceStatus
     public var syncedAt: Int64
+
+    public init(id: Int64, sourceId: ConnectorID, externalId: String, number: String, kind: InvoiceKind,
+                customer: String, currency: String, issueDate: String, dueDate: String, totalMinor: Int64,
+                openMinor: Int64, status: InvoiceStatus, syncedAt: Int64) {
+        self.id = id
+        self.sourceId = sourceId
+        self.externalId = externalId
+        self.number = number
+        self.kind = kind
+        self.customer = customer
+        self.currency = currency
+        self.issueDate = issueDate
+        self.dueDate = dueDate
+        self.totalMinor = totalMinor
+        self.openMinor = openMinor
+        self.status = status
+        self.syncedAt = syncedAt
+    }
 }
 
-extension Invoice: FetchableRecord, TableRecord {
-    public static let databaseTableName = "invoices"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-}
-
-public enum BatchRunStatus: String, Codable, Sendable, DatabaseValueConvertible {
+public enum BatchRunStatus: String, Codable, Sendable {
     case running, succeeded, failed
 }
 
@@ -245,26 +321,21 @@ public struct BatchRun: Codable, Sendable, Equatable, Identifiable {
     public var error: String?
     /// What the run read (a file's path and digest): an unfinished run over the same input resumes.
     public var input: String?
-}
 
-extension BatchRun: FetchableRecord, TableRecord {
-    public static let databaseTableName = "batch_runs"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-}
-
-extension Date {
-    /// The UTC calendar day, `2026-11-25`: the form of invoice dates and `--as-of`.
-    public var isoDay: String { formatted(.iso8601.year().month().day()) }
-
-    /// Midnight UTC of this date's day.
-    public var startOfUTCDay: Date {
-        Date(timeIntervalSince1970: (timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
-    }
-
-    /// Milliseconds since 1970, the unit of every time column.
-    public var millis: Int64 { Int64((timeIntervalSince1970 * 1000).rounded(.down)) }
-
-    public init(millis: Int64) {
-        self.init(timeIntervalSince1970: Double(millis) / 1000)
+    public init(id: Int64, job: String, connectorId: ConnectorID? = nil, startedAt: Int64, finishedAt: Int64? = nil,
+                status: BatchRunStatus, rowsRead: Int, rowsLoaded: Int, rowsRejected: Int, cursor: String? = nil,
+                error: String? = nil, input: String? = nil) {
+        self.id = id
+        self.job = job
+        self.connectorId = connectorId
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.status = status
+        self.rowsRead = rowsRead
+        self.rowsLoaded = rowsLoaded
+        self.rowsRejected = rowsRejected
+        self.cursor = cursor
+        self.error = error
+        self.input = input
     }
 }

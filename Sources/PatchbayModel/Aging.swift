@@ -1,0 +1,89 @@
+import Foundation
+
+/// Which date an invoice's age counts from.
+public enum AgingBasis: String, Sendable, CaseIterable {
+    /// Days past the due date; `current` is not yet due (or due on the as-of date).
+    case due
+    /// Days since the invoice date, with the same bucket edges: `current` is issued on the as-of date
+    /// (or later), `1-30` up to 30 days old, and so on.
+    case invoice
+}
+
+/// An aging column of an A/R report.
+public enum AgingBucket: String, Sendable, CaseIterable, Codable {
+    case current = "current"
+    case days1to30 = "1-30"
+    case days31to60 = "31-60"
+    case days61to90 = "61-90"
+    case over90 = "91+"
+
+    /// `current` for 0 or fewer days, then 1-30, 31-60, 61-90 and 91 or more.
+    public static func bucket(daysPastDue days: Int) -> AgingBucket {
+        switch days {
+        case ...0: return .current
+        case 1...30: return .days1to30
+        case 31...60: return .days31to60
+        case 61...90: return .days61to90
+        default: return .over90
+        }
+    }
+}
+
+/// A sum of open balances and how many invoices it adds up.
+public struct BucketTotal: Sendable, Equatable {
+    public var amountMinor: Int64
+    public var count: Int
+
+    public init(amountMinor: Int64 = 0, count: Int = 0) {
+        self.amountMinor = amountMinor
+        self.count = count
+    }
+}
+
+/// One customer's open balance in one currency, by bucket.
+public struct CustomerAging: Sendable, Equatable {
+    public var customer: String
+    /// Every bucket is present, zero when empty.
+    public var buckets: [AgingBucket: BucketTotal]
+    public var totalMinor: Int64
+    public var count: Int
+    /// The oldest of the customer's open items, in days by the report's basis.
+    public var maxDaysPastDue: Int
+
+    public init(customer: String, buckets: [AgingBucket: BucketTotal], totalMinor: Int64, count: Int,
+                maxDaysPastDue: Int) {
+        self.customer = customer
+        self.buckets = buckets
+        self.totalMinor = totalMinor
+        self.count = count
+        self.maxDaysPastDue = maxDaysPastDue
+    }
+
+    public subscript(bucket: AgingBucket) -> BucketTotal { buckets[bucket] ?? BucketTotal() }
+}
+
+/// The A/R aging of one currency. Currencies are never added together.
+public struct CurrencyAging: Sendable, Equatable {
+    public var currency: String
+    public var asOf: String
+    public var basis: AgingBasis
+    /// Every bucket is present, zero when empty.
+    public var buckets: [AgingBucket: BucketTotal]
+    public var totalMinor: Int64
+    public var count: Int
+    /// Most overdue first: by amount in 91+, then 61-90, down to current, then by name.
+    public var customers: [CustomerAging]
+
+    public init(currency: String, asOf: String, basis: AgingBasis, buckets: [AgingBucket: BucketTotal],
+                totalMinor: Int64, count: Int, customers: [CustomerAging]) {
+        self.currency = currency
+        self.asOf = asOf
+        self.basis = basis
+        self.buckets = buckets
+        self.totalMinor = totalMinor
+        self.count = count
+        self.customers = customers
+    }
+
+    public subscript(bucket: AgingBucket) -> BucketTotal { buckets[bucket] ?? BucketTotal() }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// Where a resumable batch run stands.
+public struct BatchRunCursor: Sendable, Equatable {
+    public var runId: Int64
+    /// Rows already committed by this run (0 for a new run).
+    public var rowsDone: Int
+    public var resumed: Bool
+
+    public init(runId: Int64, rowsDone: Int, resumed: Bool) {
+        self.runId = runId
+        self.rowsDone = rowsDone
+        self.resumed = resumed
+    }
+}
+
+/// One receivable as an importer read it, before it is stored.
+public struct InvoiceInput: Sendable, Equatable {
+    /// The accounting system's id, unique per source: the key re-imports update.
+    public var externalId: String
+    public var number: String
+    public var kind: InvoiceKind
+    public var customer: String
+    /// ISO 4217 code; the amounts are in its minor units.
+    public var currency: String
+    /// `YYYY-MM-DD`.
+    public var issueDate: String
+    /// `YYYY-MM-DD`.
+    public var dueDate: String
+    public var totalMinor: Int64
+    /// What is still owed; negative for credit memos and unapplied payments.
+    public var openMinor: Int64
+    /// Where the row starts in the source file, for messages.
+    public var line: Int
+
+    public init(externalId: String, number: String, kind: InvoiceKind, customer: String, currency: String,
+                issueDate: String, dueDate: String, totalMinor: Int64, openMinor: Int64, line: Int) {
+        self.externalId = externalId
+        self.number = number
+        self.kind = kind
+        self.customer = customer
+        self.currency = currency
+        self.issueDate = issueDate
+        self.dueDate = dueDate
+        self.totalMinor = totalMinor
+        self.openMinor = openMinor
+        self.line = line
+    }
+}
+
+/// What one import changed.
+public struct InvoiceImportSummary: Sendable, Equatable {
+    /// The `batch_runs` row that records the import.
+    public var runId: Int64
+    public var inserted: Int
+    public var updated: Int
+    public var unchanged: Int
+    /// Open invoices of the source that the snapshot no longer lists.
+    public var closed: Int
+    public var rowsRead: Int
+
+    public init(runId: Int64, inserted: Int, updated: Int, unchanged: Int, closed: Int, rowsRead: Int) {
+        self.runId = runId
+        self.inserted = inserted
+        self.updated = updated
+        self.unchanged = unchanged
+        self.closed = closed
+        self.rowsRead = rowsRead
+    }
+}
