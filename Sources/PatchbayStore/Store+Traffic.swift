@@ -1,0 +1,321 @@
+import Foundation
+import GRDB
+
+/// The measured traffic of an installation, read in one go: what the integration map and the
+/// pattern advisor (PatchbayInsights) are computed from.
+///
+/// Volumes come from the hourly rollup (`throughput_hour`), never from the log; routes and delivery
+/// latency from the newest deliveries of each sink within the window (a bounded sample); batch
+/// activity from `batch_runs`. Times are milliseconds since 1970, UTC.
+public struct TrafficSnapshot: Sendable, Equatable {
+    /// When it was read.
+    public var now: Int64
+    /// Days the averages are taken over (the window).
+    public var windowDays: Int
+    /// Days of hourly rollups read for trends (the retained history, at most what was asked for).
+    public var historyDays: Int
+    /// Every connector, with `orphaned` health where the configuration no longer names it.
+    public var connectors: [Connector]
+    /// Per connector with any counted traffic in the history.
+    public var traffic: [ConnectorTraffic]
+    /// Measured routes: source connector → sink connector, per topic, within the window.
+    public var routes: [Route]
+    /// Delivery latency per (source, sink), within the window.
+    public var latencies: [RouteLatency]
+    /// Batch runs per job, within the window.
+    public var batchJobs: [BatchJobActivity]
+
+    public init(now: Int64, windowDays: Int, historyDays: Int, connectors: [Connector], traffic: [ConnectorTraffic],
+                routes: [Route], latencies: [RouteLatency], batchJobs: [BatchJobActivity]) {
+        self.now = now
+        self.windowDays = windowDays
+        self.historyDays = historyDays
+        self.connectors = connectors
+        self.traffic = traffic
+        self.routes = routes
+        self.latencies = latencies
+        self.batchJobs = batchJobs
+    }
+
+    /// One day's counts of a connector (the day starts at midnight UTC).
+    public struct DailyVolume: Sendable, Equatable {
+        public var dayStart: Int64
+        public var received: Int
+        public var delivered: Int
+        public var failed: Int
+        public var dead: Int
+
+        public init(dayStart: Int64, received: Int = 0, delivered: Int = 0, failed: Int = 0, dead: Int = 0) {
+            self.dayStart = dayStart
+            self.received = received
+            self.delivered = delivered
+            self.failed = failed
+            self.dead = dead
+        }
+
+        /// What the connector carried that day: received for a source, delivered or dead-lettered
+        /// for a sink (each routed event ends in one of those once).
+        public func carried(as direction: ConnectorDirection) -> Int {
+            direction == .source ? received : delivered + dead
+        }
+    }
+
+    /// A connector's counts from `throughput_hour`.
+    public struct ConnectorTraffic: Sendable, Equatable {
+        public var connector: ConnectorID
+        /// Oldest first, one entry per day with any count, over the history.
+        public var daily: [DailyVolume]
+        /// Sums over the window.
+        public var windowReceived: Int
+        public var windowDelivered: Int
+        public var windowFailed: Int
+        public var windowDead: Int
+        /// The window's busiest hour (by what the connector carried) and its count.
+        public var peakHourStart: Int64?
+        public var peakHourEvents: Int
+        /// The first hour with any count in the history.
+        public var firstActivity: Int64?
+
+        public init(connector: ConnectorID, daily: [DailyVolume], windowReceived: Int, windowDelivered: Int,
+                    windowFailed: Int, windowDead: Int, peakHourStart: Int64?, peakHourEvents: Int,
+                    firstActivity: Int64?) {
+            self.connector = connector
+            self.daily = daily
+            self.windowReceived = windowReceived
+            self.windowDelivered = windowDelivered
+            self.windowFailed = windowFailed
+            self.windowDead = windowDead
+            self.peakHourStart = peakHourStart
+            self.peakHourEvents = peakHourEvents
+            self.firstActivity = firstActivity
+        }
+    }
+
+    /// Deliveries of one topic from one source connector to one sink connector in the window.
+    public struct Route: Sendable, Equatable {
+        public var source: ConnectorID
+        public var sink: ConnectorID
+        public var topic: String
+        /// Deliveries counted (in the sample when `sampled`).
+        public var deliveries: Int
+        public var delivered: Int
+        /// Retrying or dead now.
+        public var failing: Int
+        /// True when the sink had more deliveries in the window than the sample read: the counts
+        /// are then shares of the newest ones, and volumes come from the rollup.
+        public var sampled: Bool
+
+        public init(source: ConnectorID, sink: ConnectorID, topic: String, deliveries: Int, delivered: Int,
+                    failing: Int, sampled: Bool) {
+            self.source = source
+            self.sink = sink
+            self.topic = topic
+            self.deliveries = deliveries
+            self.delivered = delivered
+            self.failing = failing
+            self.sampled = sampled
+        }
+    }
+
+    /// Receipt to delivery, for delivered deliveries of a route.
+    public struct RouteLatency: Sendable, Equatable {
+        public var source: ConnectorID
+        public var sink: ConnectorID
+        public var p50Ms: Int64
+        public var p95Ms: Int64
+        public var samples: Int
+
+        public init(source: ConnectorID, sink: ConnectorID, p50Ms: Int64, p95Ms: Int64, samples: Int) {
+            self.source = source
+            self.sink = sink
+            self.p50Ms = p50Ms
+            self.p95Ms = p95Ms
+            self.samples = samples
+        }
+    }
+
+    /// The runs of one batch job in the window.
+    public struct BatchJobActivity: Sendable, Equatable {
+        public var job: String
+        public var connector: ConnectorID?
+        public var runs: Int
+        public var failedRuns: Int
+        public var rowsLoaded: Int
+        public var firstStartedAt: Int64
+        public var lastStartedAt: Int64
+        /// Median time between consecutive runs' starts; nil with fewer than two runs.
+        public var medianIntervalMs: Int64?
+
+        public init(job: String, connector: ConnectorID?, runs: Int, failedRuns: Int, rowsLoaded: Int,
+                    firstStartedAt: Int64, lastStartedAt: Int64, medianIntervalMs: Int64?) {
+            self.job = job
+            self.connector = connector
+            self.runs = runs
+            self.failedRuns = failedRuns
+            self.rowsLoaded = rowsLoaded
+            self.firstStartedAt = firstStartedAt
+            self.lastStartedAt = lastStartedAt
+            self.medianIntervalMs = medianIntervalMs
+        }
+    }
+
+    /// Per topic, the sink connectors it reached in the window (fan-out), sorted by topic.
+    public var fanOut: [(topic: String, sinks: [ConnectorID])] {
+        var byTopic: [String: Set<ConnectorID>] = [:]
+        for route in routes { byTopic[route.topic, default: []].insert(route.sink) }
+        return byTopic.keys.sorted().map { ($0, byTopic[$0]!.sorted()) }
+    }
+}
+
+extension Store {
+    /// Deliveries read per sink connector for routes and latency: the newest in the window.
+    public static let trafficSampleLimit = 20_000
+
+    /// The traffic of the last `days` days (averages, routes, latency, batch runs) and the hourly
+    /// rollups of the last `historyDays` (trends).
+    ///
+    /// Bounded: hourly rollup rows (connectors × hours of history), at most `trafficSampleLimit`
+    /// deliveries per sink read through `deliveries_by_connector`, and the window's batch runs.
+    public func trafficSnapshot(now: Date = Date(), days: Int = 7, historyDays: Int = 90) throws -> TrafficSnapshot {
+        let days = max(1, days)
+        let historyDays = max(days, historyDays)
+        let nowMs = now.millis
+        let windowStart = nowMs - Int64(days) * 86_400_000
+        let historyStart = nowMs - Int64(historyDays) * 86_400_000
+        let connectors = try connectors()
+        let directions = Dictionary(uniqueKeysWithValues: connectors.map { ($0.id, $0.direction) })
+
+        return try writer.read { db in
+            // Hourly rollups over the history: daily volumes, window sums and the peak hour.
+            var perConnector: [ConnectorID: (daily: [Int64: TrafficSnapshot.DailyVolume], traffic: TrafficSnapshot.ConnectorTraffic)] = [:]
+            let hourly = try Row.fetchCursor(db, sql: """
+                SELECT bucket, connector_id, received, delivered, failed, dead FROM throughput_hour
+                WHERE bucket >= ? AND bucket <= ?
+                """, arguments: [historyStart / 3_600_000, nowMs / 3_600_000])
+            while let row = try hourly.next() {
+                let bucket: Int64 = row[0], connector: ConnectorID = row[1]
+                let (received, delivered, failed, dead): (Int, Int, Int, Int) = (row[2], row[3], row[4], row[5])
+                if received + delivered + failed + dead == 0 { continue }
+                let hourStart = bucket * 3_600_000
+                let dayStart = hourStart / 86_400_000 * 86_400_000
+                var entry = perConnector[connector] ?? ([:], TrafficSnapshot.ConnectorTraffic(
+                    connector: connector, daily: [], windowReceived: 0, windowDelivered: 0, windowFailed: 0,
+                    windowDead: 0, peakHourStart: nil, peakHourEvents: 0, firstActivity: nil))
+                var day = entry.daily[dayStart] ?? TrafficSnapshot.DailyVolume(dayStart: dayStart)
+                day.received += received
+                day.delivered += delivered
+                day.failed += failed
+                day.dead += dead
+                entry.daily[dayStart] = day
+                entry.traffic.firstActivity = min(entry.traffic.firstActivity ?? hourStart, hourStart)
+                if hourStart + 3_600_000 > windowStart {
+                    entry.traffic.windowReceived += received
+                    entry.traffic.windowDelivered += delivered
+                    entry.traffic.windowFailed += failed
+                    entry.traffic.windowDead += dead
+                    let carried = directions[connector] == .source ? received : delivered + dead
+                    if carried > entry.traffic.peakHourEvents {
+                        entry.traffic.peakHourEvents = carried
+                        entry.traffic.peakHourStart = hourStart
+                    }
+                }
+                perConnector[connector] = entry
+            }
+            let traffic = perConnector.keys.sorted().map { id -> TrafficSnapshot.ConnectorTraffic in
+                var entry = perConnector[id]!
+                entry.traffic.daily = entry.daily.keys.sorted().map { entry.daily[$0]! }
+                return entry.traffic
+            }
+
+            // Routes and latency: the newest deliveries of each sink whose event arrived in the window.
+            // Event ids grow with receipt, so the window starts at the first event received in it.
+            let firstEvent = try Int64.fetchOne(db, sql: """
+                SELECT id FROM events WHERE received_at >= ? ORDER BY received_at LIMIT 1
+                """, arguments: [windowStart])
+            var routes: [TrafficSnapshot.Route] = []
+            var latencies: [TrafficSnapshot.RouteLatency] = []
+            if let firstEvent {
+                for sink in connectors where sink.direction == .sink {
+                    var counts: [ConnectorID: [String: (n: Int, delivered: Int, failing: Int)]] = [:]
+                    var waits: [ConnectorID: [Int64]] = [:]
+                    var read = 0
+                    let rows = try Row.fetchCursor(db, sql: """
+                        SELECT e.source_id, e.topic, d.state, d.updated_at - e.received_at
+                        FROM deliveries d JOIN events e ON e.id = d.event_id
+                        WHERE d.connector_id = ? AND d.event_id >= ? AND e.received_at >= ?
+                        ORDER BY d.event_id DESC LIMIT ?
+                        """, arguments: [sink.id, firstEvent, windowStart, Self.trafficSampleLimit])
+                    while let row = try rows.next() {
+                        read += 1
+                        let source: ConnectorID = row[0], topic: String = row[1], state: String = row[2]
+                        var count = counts[source, default: [:]][topic] ?? (0, 0, 0)
+                        count.n += 1
+                        if state == "delivered" {
+                            count.delivered += 1
+                            waits[source, default: []].append(max(0, row[3] as Int64))
+                        } else if state == "retrying" || state == "dead" {
+                            count.failing += 1
+                        }
+                        counts[source, default: [:]][topic] = count
+                    }
+                    let sampled = read >= Self.trafficSampleLimit
+                    for source in counts.keys.sorted() {
+                        for topic in counts[source]!.keys.sorted() {
+                            let count = counts[source]![topic]!
+                            routes.append(.init(source: source, sink: sink.id, topic: topic, deliveries: count.n,
+                                                delivered: count.delivered, failing: count.failing, sampled: sampled))
+                        }
+                    }
+                    for source in waits.keys.sorted() {
+                        let sorted = waits[source]!.sorted()
+                        latencies.append(.init(source: source, sink: sink.id, p50Ms: Self.percentile(sorted, 0.50),
+                                               p95Ms: Self.percentile(sorted, 0.95), samples: sorted.count))
+                    }
+                }
+            }
+
+            // Batch runs per job in the window.
+            var batchJobs: [TrafficSnapshot.BatchJobActivity] = []
+            var starts: [String: [Int64]] = [:]
+            let runs = try Row.fetchCursor(db, sql: """
+                SELECT job, connector_id, started_at, status, rows_loaded FROM batch_runs
+                WHERE started_at >= ? ORDER BY job, started_at
+                """, arguments: [windowStart])
+            var byJob: [String: TrafficSnapshot.BatchJobActivity] = [:]
+            while let row = try runs.next() {
+                let job: String = row[0], connector: ConnectorID? = row[1], started: Int64 = row[2]
+                let status: String = row[3], loaded: Int = row[4]
+                var activity = byJob[job] ?? .init(job: job, connector: connector, runs: 0, failedRuns: 0, rowsLoaded: 0,
+                                                   firstStartedAt: started, lastStartedAt: started, medianIntervalMs: nil)
+                activity.connector = activity.connector ?? connector
+                activity.runs += 1
+                activity.failedRuns += status == "failed" ? 1 : 0
+                activity.rowsLoaded += loaded
+                activity.lastStartedAt = max(activity.lastStartedAt, started)
+                byJob[job] = activity
+                starts[job, default: []].append(started)
+            }
+            for job in byJob.keys.sorted() {
+                var activity = byJob[job]!
+                let times = starts[job]!
+                if times.count >= 2 {
+                    let gaps = zip(times.dropFirst(), times).map { $0 - $1 }.sorted()
+                    activity.medianIntervalMs = Self.percentile(gaps, 0.5)
+                }
+                batchJobs.append(activity)
+            }
+
+            let oldest = traffic.compactMap(\.firstActivity).min()
+            let retained = oldest.map { Int(min(Int64(historyDays), (nowMs - $0) / 86_400_000 + 1)) } ?? 0
+            return TrafficSnapshot(now: nowMs, windowDays: days, historyDays: retained, connectors: connectors,
+                                   traffic: traffic, routes: routes, latencies: latencies, batchJobs: batchJobs)
+        }
+    }
+
+    /// The nearest-rank percentile of sorted values (0 for none).
+    static func percentile(_ sorted: [Int64], _ p: Double) -> Int64 {
+        guard !sorted.isEmpty else { return 0 }
+        let rank = Int((p * Double(sorted.count)).rounded(.up))
+        return sorted[min(sorted.count - 1, max(0, rank - 1))]
+    }
+}
