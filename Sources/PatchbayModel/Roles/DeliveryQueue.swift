@@ -31,5 +31,3 @@ extension DeliveryQueue {
         try recoverExpiredLeases(now: Date(), limit: Self.leaseRecoveryLimit)
     }
 }
-
-extension Store: DeliveryQueue {}

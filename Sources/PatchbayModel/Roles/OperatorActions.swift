@@ -49,5 +49,3 @@ extension OperatorActions {
         try setPaused(name, paused: paused, reason: nil)
     }
 }
-
-extension Store: OperatorActions {}

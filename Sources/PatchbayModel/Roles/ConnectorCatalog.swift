@@ -25,5 +25,3 @@ extension ConnectorCatalog {
         try markOrphanedConnectors(configured: configured, now: Date())
     }
 }
-
-extension Store: ConnectorCatalog {}

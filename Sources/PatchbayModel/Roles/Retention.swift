@@ -35,5 +35,3 @@ extension Retention {
         try pruneRejections(before: cutoff, batchSize: Self.rowPruneBatch)
     }
 }
-
-extension Store: Retention {}

@@ -8,5 +8,3 @@ public protocol EventIngest: Sendable {
     func ingest(_ events: [NewEvent]) throws -> [IngestResult]
     func recordRejections(_ rejections: [NewRejection]) throws
 }
-
-extension Store: EventIngest {}

@@ -40,5 +40,3 @@ extension BatchLedger {
         try importInvoices(invoices, source: source, job: job, snapshot: snapshot, now: Date())
     }
 }
-
-extension Store: BatchLedger {}
