@@ -15,6 +15,7 @@ public struct Patchbay: AsyncParsableCommand {
             Dash.self, Init.self, Status.self, Events.self, Show.self, Failed.self, Retry.self, Discard.self,
             Pause.self, Resume.self, Import.self, Aging.self, Seed.self, Prune.self, Run.self, Check.self, Rejected.self,
             Demo.self,
+            Map.self, Advise.self,
             Debug.self,
         ],
         defaultSubcommand: Dash.self

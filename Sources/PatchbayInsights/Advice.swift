@@ -76,7 +76,8 @@ public struct Advice: Sendable, Equatable {
 
     /// One measured figure: "events_per_day = 3,800 (throughput_hour, 7-day average)".
     public struct Figure: Sendable, Equatable {
-        /// snake_case name, e.g. `events_per_day`, `systems`, `p95_latency_ms`.
+        /// snake_case name with its unit, e.g. `events_per_day`, `systems`, `p95_latency_ms`,
+        /// `failure_rate_basis_points`. Values are whole numbers in that unit.
         public var name: String
         public var value: Double
         /// Where it comes from, e.g. "throughput_hour, 7-day average".

@@ -41,7 +41,9 @@ public struct Advisor: Sendable {
 
     func adviseInstallation(map: IntegrationMap, figures: TrafficFigures) -> Advice.Recommendation {
         let between = map.edges.filter { $0.to != IntegrationMap.hubID }
-        let systems = Set(between.flatMap { [$0.from, $0.to] }).union(map.edges.map(\.from)).sorted()
+        // Systems that exchange events with each other; an import into Patchbay's own reports is batch
+        // advice of its own, not an integration between systems.
+        let systems = Set(between.flatMap { [$0.from, $0.to] }).sorted()
         let n = systems.count
         let possible = n * (n - 1) / 2
         let configured = Set(between.map { [$0.from, $0.to].sorted().joined(separator: "\u{0}") }).count
@@ -60,7 +62,7 @@ public struct Advisor: Sendable {
         guard n > 0 else {
             return Advice.Recommendation(
                 subject: "installation", edgeID: nil, current: current, recommended: current, verdict: .insufficientData,
-                reason: "no deliveries or batch runs in the last \(Format.plural(figures.snapshot.windowDays, "day")): nothing measured to advise on",
+                reason: "no deliveries between systems in the last \(Format.plural(figures.snapshot.windowDays, "day")): nothing measured to advise on",
                 figures: facts, cost: nil, growth: growth)
         }
 
@@ -148,7 +150,7 @@ public struct Advisor: Sendable {
             facts.append(.init(name: "p95_latency_ms", value: Double(latency.p95Ms),
                                source: "delivered deliveries' updated_at - events.received_at, \(latency.samples) in the window"))
         }
-        facts.append(.init(name: "failure_rate", value: (edge.failureRate * 1000).rounded() / 1000,
+        facts.append(.init(name: "failure_rate_basis_points", value: (edge.failureRate * 10_000).rounded(),
                            source: "throughput_hour failed / (delivered + failed) of \(edge.sinkConnector)"))
         let series = figures.pairRoutes.first { figures.connector($0.source)?.name == edge.sourceConnector
             && figures.connector($0.sink)?.name == edge.sinkConnector }.map(figures.dailySeries) ?? []

@@ -33,6 +33,7 @@ enum Format {
         case ..<60_000: return String(format: "%.1f s", Double(ms) / 1000)
         case ..<3_600_000: return "\(Int((Double(ms) / 60_000).rounded())) min"
         default:
+            if ms % 3_600_000 == 0 { return "\(ms / 3_600_000) h" }
             let hours = Double(ms) / 3_600_000
             return hours < 10 ? String(format: "%.1f h", hours) : "\(Int(hours.rounded())) h"
         }

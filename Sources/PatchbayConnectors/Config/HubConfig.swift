@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayInsights
 import PatchbayHub
 import PatchbayStore
 
@@ -150,6 +151,8 @@ public struct HubConfig: Sendable {
     public var logLevel: String
     public var logFile: String?
     public var connectors: [ConnectorDefinition]
+    /// The pattern advisor's rules of thumb (`advisor:`), the defaults where the file says nothing.
+    public var advisor: AdvisorThresholds = .defaults
     /// The transport the HTTP sinks were built with when none was given: bind a client to it to run.
     public var transport = DeferredTransport()
 
@@ -228,6 +231,7 @@ public struct HubConfig: Sendable {
             if let v = retention.duration("every", in: 1...86400) { config.pruneEvery = v }
             retention.finish()
         }
+        if let advisor = top.child("advisor") { config.advisor = readAdvisor(advisor) }
         if let log = top.child("log") {
             if let level = log.oneOf("level", logLevels) { config.logLevel = level }
             config.logFile = log.string("file")
@@ -265,6 +269,31 @@ public struct HubConfig: Sendable {
         let problems = sink.problems
         if !problems.isEmpty { throw ConfigError(file: file, problems: problems) }
         return config
+    }
+
+    /// `advisor:` keys, each overriding one default of `AdvisorThresholds`; unknown keys are refused.
+    static func readAdvisor(_ reader: OptionReader) -> AdvisorThresholds {
+        var t = AdvisorThresholds.defaults
+        if let v = reader.int("point_to_point_max_systems", in: 2...1000) { t.pointToPointMaxSystems = v }
+        if let v = reader.int("point_to_point_max_events_per_day", in: 1...1_000_000_000) { t.pointToPointMaxEventsPerDay = Double(v) }
+        if let v = reader.int("hub_max_systems", in: 2...1000) { t.hubMaxSystems = v }
+        if let v = reader.int("event_driven_min_events_per_day", in: 1...1_000_000_000) { t.eventDrivenMinEventsPerDay = Double(v) }
+        if let v = reader.int("fan_out_min_targets", in: 2...1000) { t.fanOutMinTargets = v }
+        if let v = reader.duration("realtime_latency", in: 0.001...86400) { t.realtimeLatencyMs = Int64(v * 1000) }
+        if let v = reader.duration("batch_min_interval", in: 1...(31 * 86400)) { t.batchMinIntervalMinutes = v / 60 }
+        if let v = reader.int("redundancy_min_events_per_day", in: 1...1_000_000_000) { t.redundancyMinEventsPerDay = Double(v) }
+        if let v = reader.int("growth_min_days", in: 2...3650) { t.growthMinDays = v }
+        if let v = reader.double("flat_growth_percent", in: 0...1000) { t.flatGrowthPercent = v }
+        if t.pointToPointMaxSystems > t.hubMaxSystems {
+            reader.problem("point_to_point_max_systems",
+                           "must not exceed hub_max_systems (\(t.hubMaxSystems)), found \(t.pointToPointMaxSystems)")
+        }
+        if t.pointToPointMaxEventsPerDay > t.eventDrivenMinEventsPerDay {
+            reader.problem("point_to_point_max_events_per_day",
+                           "must not exceed event_driven_min_events_per_day (\(Int(t.eventDrivenMinEventsPerDay)))")
+        }
+        reader.finish()
+        return t
     }
 
     public static func parseListenAddress(_ text: String) -> (String, Int)? { parseListen(text) }
