@@ -179,6 +179,9 @@ public struct AdvisorThresholds: Sendable, Equatable {
     public var growthMinDays: Int = 7
     /// Weekly growth within ±this percent is flat.
     public var flatGrowthPercent: Double = 2
+    /// A crossing further away than this many weeks is not claimed (a line drawn through a small
+    /// volume reaches anything eventually).
+    public var growthHorizonWeeks: Double = 104
 
     public init() {}
 

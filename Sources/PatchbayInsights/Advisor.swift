@@ -24,14 +24,14 @@ public struct Advisor: Sendable {
         let figures = TrafficFigures(snapshot)
         let installation = adviseInstallation(map: map, figures: figures)
         var integrations: [Advice.Recommendation] = []
-        for edge in map.edges {
+        for edge in map.edges where edge.to != IntegrationMap.hubID {
             integrations.append(adviseEdge(edge, map: map, figures: figures, installation: installation))
         }
-        let covered = Set(map.edges.filter { $0.to == IntegrationMap.hubID }.map(\.sourceConnector))
+        // Batch jobs: an import into Patchbay's reports carries its map edge's id.
         for job in snapshot.batchJobs {
             let name = job.connector.flatMap { figures.connector($0)?.name }
-            if let name, covered.contains(name) { continue }
-            integrations.append(adviseBatchJob(job, edge: nil, map: map, figures: figures))
+            let edge = map.edges.first { $0.to == IntegrationMap.hubID && $0.sourceConnector == name }
+            integrations.append(adviseBatchJob(job, edge: edge, map: map, figures: figures))
         }
         return Advice(installation: installation, integrations: integrations, thresholds: thresholds,
                       generatedAt: snapshot.now, historyDays: snapshot.historyDays)
@@ -139,10 +139,6 @@ public struct Advisor: Sendable {
     func adviseEdge(_ edge: IntegrationMap.Edge, map: IntegrationMap, figures: TrafficFigures,
                     installation: Advice.Recommendation) -> Advice.Recommendation {
         let subject = "\(edge.sourceConnector) → \(edge.sinkConnector)"
-        if edge.to == IntegrationMap.hubID,
-           let job = figures.snapshot.batchJobs.first(where: { $0.connector.flatMap { figures.connector($0)?.name } == edge.sourceConnector }) {
-            return adviseBatchJob(job, edge: edge, map: map, figures: figures)
-        }
         var facts = [
             Advice.Figure(name: "events_per_day", value: edge.eventsPerDay.rounded(), source: volumeSourceText(figures)),
         ]
@@ -284,6 +280,11 @@ public struct Advisor: Sendable {
                                  summary: "at \(Format.percent(weekly))/week over \(days) days; above every threshold already")
         }
         let weeks = (next - fittedNow) / (slope * 7)
+        if weeks > thresholds.growthHorizonWeeks {
+            return Advice.Growth(trend: .growing, days: days, eventsPerDayNow: fittedNow, weeklyGrowthPercent: weekly,
+                                 nextThreshold: next, weeksToThreshold: nil,
+                                 summary: "at \(Format.percent(weekly))/week, does not reach \(Format.count(next))/day within \(Format.count(thresholds.growthHorizonWeeks)) weeks")
+        }
         let about = weeks < 1 ? "within a week" : "in about \(Format.plural(Int(weeks.rounded()), "week"))"
         return Advice.Growth(trend: .growing, days: days, eventsPerDayNow: fittedNow, weeklyGrowthPercent: weekly,
                              nextThreshold: next, weeksToThreshold: weeks,

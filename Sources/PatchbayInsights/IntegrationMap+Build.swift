@@ -23,7 +23,7 @@ extension IntegrationMap {
             let latency = snapshot.latencies.first { $0.source == source.id && $0.sink == sink.id }
                 .map { Latency(p50Ms: $0.p50Ms, p95Ms: $0.p95Ms, samples: $0.samples) }
             let peak = sinkTraffic.flatMap { traffic in
-                traffic.peakHourStart.map { PeakHour(start: $0, events: Int((Double(traffic.peakHourEvents) * share).rounded())) }
+                traffic.peakHourStart.map { PeakHour(start: $0, events: Int((Double(traffic.peakHourEvents) * share).rounded(.up))) }
             }
             edges.append(Edge(
                 id: "\(source.name)->\(sink.name)", from: source.system, to: sink.system, via: via,
@@ -33,16 +33,22 @@ extension IntegrationMap {
                 failureRate: figures.failureRate(sink: sink.id, fallback: route),
                 health: worst([source.health, sink.health])))
         }
+        // Imports into Patchbay's own reports: one edge per connector, whatever number of jobs load it.
         let delivering = Set(snapshot.routes.map(\.source))
+        var imports: [ConnectorID: [TrafficSnapshot.BatchJobActivity]] = [:]
         for job in snapshot.batchJobs {
-            guard let connectorID = job.connector, let connector = figures.connector(connectorID),
-                  !delivering.contains(connectorID) else { continue }
+            guard let connectorID = job.connector, !delivering.contains(connectorID) else { continue }
+            imports[connectorID, default: []].append(job)
+        }
+        for (connectorID, jobs) in imports.sorted(by: { $0.key < $1.key }) {
+            guard let connector = figures.connector(connectorID) else { continue }
+            let runs = jobs.reduce(0) { $0 + $1.runs }, failed = jobs.reduce(0) { $0 + $1.failedRuns }
             edges.append(Edge(
                 id: "\(connector.name)->\(hubID)", from: connector.system, to: hubID, via: nil,
-                sourceConnector: connector.name, sinkConnector: hubID, topics: [job.job], pattern: .batch,
-                direction: .oneWay, eventsPerDay: Double(job.rowsLoaded) / figures.observedDays,
+                sourceConnector: connector.name, sinkConnector: hubID, topics: jobs.map(\.job).sorted(), pattern: .batch,
+                direction: .oneWay, eventsPerDay: Double(jobs.reduce(0) { $0 + $1.rowsLoaded }) / figures.observedDays,
                 peakHour: nil, latency: nil,
-                failureRate: job.runs == 0 ? 0 : Double(job.failedRuns) / Double(job.runs),
+                failureRate: runs == 0 ? 0 : Double(failed) / Double(runs),
                 health: connector.health))
         }
         let pairs = Set(edges.map { "\($0.from)\u{0}\($0.to)" })

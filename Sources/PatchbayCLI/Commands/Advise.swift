@@ -61,6 +61,7 @@ enum AdviceRender {
                 ("redundancy_min_events_per_day", whole(t.redundancyMinEventsPerDay)),
                 ("growth_min_days", .int(t.growthMinDays)),
                 ("flat_growth_basis_points", whole(t.flatGrowthPercent * 100)),
+                ("growth_horizon_weeks", whole(t.growthHorizonWeeks)),
             ])),
         ])
     }

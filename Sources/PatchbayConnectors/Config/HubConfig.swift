@@ -284,6 +284,7 @@ public struct HubConfig: Sendable {
         if let v = reader.int("redundancy_min_events_per_day", in: 1...1_000_000_000) { t.redundancyMinEventsPerDay = Double(v) }
         if let v = reader.int("growth_min_days", in: 2...3650) { t.growthMinDays = v }
         if let v = reader.double("flat_growth_percent", in: 0...1000) { t.flatGrowthPercent = v }
+        if let v = reader.int("growth_horizon_weeks", in: 1...1040) { t.growthHorizonWeeks = Double(v) }
         if t.pointToPointMaxSystems > t.hubMaxSystems {
             reader.problem("point_to_point_max_systems",
                            "must not exceed hub_max_systems (\(t.hubMaxSystems)), found \(t.pointToPointMaxSystems)")
