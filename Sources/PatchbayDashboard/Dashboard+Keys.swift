@@ -90,9 +90,15 @@ extension Dashboard {
         case .character("6"):
             if let id = lastEventId() { go(.detail(id)) } else { toast("No event selected yet: open one from the history (5)") }
         case .character("7"): go(.aging)
+        case .character("8"): go(.map)
         case .tab, .backTab:
             let forward = key == .tab
-            if state.screen == .overview {
+            if state.screen == .map, count > 0 {
+                // Next (previous) integration, round the end.
+                var list = state.list(key_)
+                list.selected = (min(list.selected, count - 1) + (forward ? 1 : count - 1)) % count
+                state.lists[key_] = list
+            } else if state.screen == .overview {
                 let all = OverviewPanel.allCases
                 let next = (state.panel.rawValue + (forward ? 1 : all.count - 1)) % all.count
                 state.panel = all[next]
@@ -138,6 +144,7 @@ extension Dashboard {
             state.window = state.window.narrower
             reload()
         case .ctrl("r"):
+            if state.screen == .map { state.mapRequestedAt = nil }
             reload()
             toast("Refreshed")
         case .character("L"):
@@ -260,6 +267,8 @@ extension Dashboard {
             guard let rows = currentRows(), !rows.rows.isEmpty else { return }
             let row = rows.rows[min(state.list("aging").selected, rows.rows.count - 1)]
             go(.invoices(customer: row[1].plainText, currency: row[0].plainText))
+        case .map:
+            openSelectedEdge()
         case .detail, .invoices:
             break
         }
@@ -454,6 +463,7 @@ extension Dashboard {
             } else { state.failedConnector = nil }
             go(.failed)
         case "retry", "retries", "r": go(.retryQueue)
+        case "map", "m": go(.map)
         case "events", "e":
             var filter = EventFilter(topic: options["topic"], correlationId: options["correlation"], text: options["grep"])
             if let stateName = options["state"] {

@@ -20,6 +20,7 @@ extension Dashboard {
         switch state.screen {
         case .overview: renderOverview(in: parts[1], into: &buffer)
         case .detail: renderDetail(in: parts[1], into: &buffer)
+        case .map: renderMap(in: parts[1], into: &buffer)
         default: renderList(in: parts[1], into: &buffer)
         }
         renderStatus(in: parts[2], into: &buffer)
@@ -137,8 +138,9 @@ extension Dashboard {
         case .detail: hints = [("tab", "delivery"), ("r", "retry it"), ("d", "discard it"), ("j/k", "scroll")]
         case .aging: hints = [("enter", "invoices"), ("b", "by due/invoice"), (":", "aging YYYY-MM-DD")]
         case .invoices: hints = [("s", "sort"), ("/", "filter")]
+        case .map: hints = Self.mapKeys
         }
-        return hints + [("esc", "back"), ("1-7", "views"), ("?", "help"), ("q", "quit")]
+        return hints + [("esc", "back"), ("1-8", "views"), ("?", "help"), ("q", "quit")]
     }
 
     private func renderKeyHints(in area: Rect, into buffer: inout Buffer) {
@@ -153,7 +155,7 @@ extension Dashboard {
             "",
             Line("Everywhere", theme.title),
             Line([Span("j/k ↑/↓ ", theme.key), Span("move   g/G top/bottom   PgUp/PgDn page", theme.text)]),
-            Line([Span("1-7     ", theme.key), Span("overview, connectors, failed, retry queue, events, detail, aging", theme.text)]),
+            Line([Span("1-8     ", theme.key), Span("overview, connectors, failed, retry queue, events, detail, aging, map", theme.text)]),
             Line([Span("/ :     ", theme.key), Span("filter the list · command (:failed :events topic=… :aging 2026-11-30 :q)", theme.text)]),
             Line([Span("space   ", theme.key), Span("mark rows; r and d act on marked rows", theme.text)]),
             Line([Span("h/l s   ", theme.key), Span("choose a column, sort by it", theme.text)]),
@@ -319,7 +321,7 @@ extension Dashboard {
         }
     }
 
-    private func drawTable(key: String, columns: [Table.Column], rows: [[Line]], in area: Rect,
+    func drawTable(key: String, columns: [Table.Column], rows: [[Line]], in area: Rect,
                            into buffer: inout Buffer, showSelection: Bool, ids: [Int64] = []) {
         var list = state.list(key)
         list.clamp(count: rows.count)

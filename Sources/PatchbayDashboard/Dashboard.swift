@@ -14,6 +14,7 @@ public enum DashboardMessage: Sendable {
     case detail(EventDetail?, EventID)
     case aging([CurrencyAging])
     case invoices([Invoice])
+    case map(MapSnapshot)
     case confirm(Confirmation)
     case actionDone(String, isError: Bool)
     case loadFailed(String)
@@ -93,6 +94,8 @@ public final class Dashboard {
             executor.submit { Self.load { .aging(try reader.agingReport(asOf: asOf, by: basis)) } }
         case .invoices(let customer, let currency):
             executor.submit { Self.load { .invoices(try reader.customerInvoices(customer: customer, currency: currency)) } }
+        case .map:
+            reloadMap()
         }
     }
 
@@ -109,6 +112,7 @@ public final class Dashboard {
         case .connectors(let statuses, let series):
             state.connectorStatuses = statuses
             state.connectorSeries = series
+            applyConnectorFocus()
         case .failures(let rows): state.failures = rows
         case .groups(let groups):
             state.groups = groups
@@ -122,6 +126,7 @@ public final class Dashboard {
             if detail == nil { toast("No event \(id) (pruned?)", error: true) }
         case .aging(let reports): state.agingReports = reports
         case .invoices(let invoices): state.invoices = invoices
+        case .map(let snapshot): state.mapSnapshot = snapshot
         case .confirm(let confirmation):
             state.confirmation = confirmation
         case .actionDone(let message, let isError):
@@ -195,6 +200,8 @@ public final class Dashboard {
             return Rows.aging(state.agingReports, theme: theme).arranged(by: state.list("aging"))
         case .invoices:
             return Rows.invoices(state.invoices, asOf: state.agingAsOf, theme: theme).arranged(by: state.list("invoices"))
+        case .map:
+            return Rows.edges(state.mapSnapshot?.map, theme: theme).arranged(by: state.list("map"))
         case .detail:
             return nil
         }
@@ -220,6 +227,7 @@ public final class Dashboard {
     // MARK: Navigation
 
     func go(_ screen: Screen, remember: Bool = true) {
+        if screen == .map { state.mapRequestedAt = nil }  // opening the map reads it afresh
         if screen == state.screen { reload(); return }
         if remember { state.history.append(state.screen) }
         if state.history.count > 50 { state.history.removeFirst() }

@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayInsights
 import PatchbayStore
 import TerminalUI
 
@@ -12,6 +13,7 @@ public enum Screen: Equatable, Sendable {
     case detail(EventID)
     case aging
     case invoices(customer: String, currency: String)
+    case map
 
     public var title: String {
         switch self {
@@ -23,6 +25,7 @@ public enum Screen: Equatable, Sendable {
         case .detail(let id): return "Event \(id)"
         case .aging: return "Invoice aging"
         case .invoices(let customer, let currency): return "Open invoices: \(customer) (\(currency))"
+        case .map: return "Integration map"
         }
     }
 }
@@ -117,6 +120,15 @@ public struct DashboardState: Sendable {
     public var agingBasis: AgingBasis = .due
     public var agingReports: [CurrencyAging] = []
     public var invoices: [Invoice] = []
+    /// The integration map and the advice on it, as last read (7 days of traffic: read when the view
+    /// opens, on `ctrl-r`, and every `mapRefresh` seconds while it is open, never per frame).
+    public var mapSnapshot: MapSnapshot?
+    /// When the map was last asked for; nil makes the next reload read it.
+    public var mapRequestedAt: Date?
+    public static let mapRefresh: TimeInterval = 300
+    public static let mapDays = 7
+    /// A connector to select once the connectors view has its rows (enter on a map edge).
+    public var focusConnector: String?
     /// Last load error, shown instead of stale silence.
     public var loadError: String?
     /// Free space where the database lives, read by the runner from the filesystem (nil: unknown).
@@ -150,6 +162,7 @@ public struct DashboardState: Sendable {
         case .detail: return "detail"
         case .aging: return "aging"
         case .invoices: return "invoices"
+        case .map: return "map"
         }
     }
 }

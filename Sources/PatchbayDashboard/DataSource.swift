@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayInsights
 import PatchbayStore
 
 /// What the overview shows, read in one go.
@@ -27,6 +28,17 @@ public struct OverviewSnapshot: Sendable, Equatable {
     }
 }
 
+/// What the map view shows, read in one go: the map and the advice computed from the same traffic.
+public struct MapSnapshot: Sendable, Equatable {
+    public var map: IntegrationMap
+    public var advice: Advice
+
+    public init(map: IntegrationMap, advice: Advice) {
+        self.map = map
+        self.advice = advice
+    }
+}
+
 /// The reads the dashboard makes. Declared here, where it is used; the store conforms.
 public protocol DashboardReading: Sendable {
     func overview(window: TimeWindow, now: Date) throws -> OverviewSnapshot
@@ -38,6 +50,9 @@ public protocol DashboardReading: Sendable {
     func event(_ id: EventID) throws -> EventDetail?
     func agingReport(asOf: String, by: AgingBasis) throws -> [CurrencyAging]
     func customerInvoices(customer: String, currency: String) throws -> [Invoice]
+    /// The integration map and its advice over the last `days` days of traffic. Slow (it reads days of
+    /// rollups): the map view calls it when it opens and then every few minutes, never per frame.
+    func mapSnapshot(now: Date, days: Int) throws -> MapSnapshot
 }
 
 /// The writes an operator makes from the dashboard.
@@ -145,4 +160,15 @@ extension Store: DashboardReading, DashboardActing {
     }
 
     public func countFailing(_ filter: FailureFilter) throws -> Int { try failingCount(filter) }
+
+    /// One traffic read serves both: the map of the last `days` days, and the advice, whose growth
+    /// trends read the retained history's hourly rollups (up to `mapHistoryDays`). The advisor uses
+    /// its default thresholds: the dashboard does not read the hub's configuration.
+    public func mapSnapshot(now: Date, days: Int) throws -> MapSnapshot {
+        let traffic = try trafficSnapshot(now: now, days: days, historyDays: Self.mapHistoryDays)
+        return MapSnapshot(map: IntegrationMap.build(from: traffic), advice: Advisor().advise(traffic))
+    }
+
+    /// Days of hourly rollups the advisor's growth trends read.
+    public static let mapHistoryDays = 90
 }
