@@ -57,7 +57,7 @@ public struct Advisor: Sendable {
                           source: "distinct system pairs with deliveries in the window"),
             Advice.Figure(name: "events_per_day", value: perDay.rounded(), source: volumeSource),
         ]
-        let growth = self.growth(figures.installationSeries(), now: perDay)
+        let growth = self.growth(figures.installationSeries(), now: perDay, pattern: current)
 
         guard n > 0 else {
             return Advice.Recommendation(
@@ -150,7 +150,7 @@ public struct Advisor: Sendable {
                            source: "throughput_hour failed / (delivered + failed) of \(edge.sinkConnector)"))
         let series = figures.pairRoutes.first { figures.connector($0.source)?.name == edge.sourceConnector
             && figures.connector($0.sink)?.name == edge.sinkConnector }.map(figures.dailySeries) ?? []
-        let growth = self.growth(series, now: edge.eventsPerDay)
+        let growth = self.growth(series, now: edge.eventsPerDay, pattern: edge.pattern)
         let volume = "\(Format.count(edge.eventsPerDay)) events/day"
 
         // Fan-out: the widest topic of this edge's source.
@@ -247,7 +247,10 @@ public struct Advisor: Sendable {
 
     /// A least-squares line through the daily volumes (oldest first, complete days), its slope as a
     /// weekly percentage of today's fitted volume, and when it crosses the next threshold above.
-    func growth(_ series: [Double], now observed: Double) -> Advice.Growth {
+    ///
+    /// The thresholds that matter depend on the pattern in use: point-to-point outgrows 1,000/day
+    /// and then 50,000/day; everything else only 50,000/day (by default).
+    func growth(_ series: [Double], now observed: Double, pattern: IntegrationPattern) -> Advice.Growth {
         let days = series.count
         guard days >= thresholds.growthMinDays, days >= 2 else {
             return Advice.Growth(trend: .tooShort, days: days, eventsPerDayNow: observed, weeklyGrowthPercent: nil,
@@ -266,8 +269,10 @@ public struct Advisor: Sendable {
                                  summary: "the trend over \(days) days falls to nothing: no crossing")
         }
         let weekly = slope * 7 / fittedNow * 100
-        let next = [thresholds.pointToPointMaxEventsPerDay, thresholds.eventDrivenMinEventsPerDay]
-            .filter { $0 > fittedNow }.min()
+        let candidates = pattern == .pointToPoint
+            ? [thresholds.pointToPointMaxEventsPerDay, thresholds.eventDrivenMinEventsPerDay]
+            : [thresholds.eventDrivenMinEventsPerDay]
+        let next = candidates.filter { $0 > fittedNow }.min()
         if abs(weekly) < thresholds.flatGrowthPercent || weekly < 0 {
             let trend: Advice.Growth.Trend = weekly < 0 && abs(weekly) >= thresholds.flatGrowthPercent ? .shrinking : .flat
             return Advice.Growth(trend: trend, days: days, eventsPerDayNow: fittedNow, weeklyGrowthPercent: weekly,
