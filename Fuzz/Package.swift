@@ -5,8 +5,8 @@
 //
 // The root package exports only the PatchbayStore and PatchbayHub libraries, and SwiftPM refuses a
 // second target named like one of the root's anywhere in the graph, so this package does not depend
-// on the root: it compiles the four modules the fuzzers need, PatchbayStore, PatchbayHub,
-// PatchbayText and PatchbayConnectors, from the root's own sources through the symlinks in Sources/
+// on the root: it compiles the modules the fuzzers need (PatchbayValues, PatchbayModel, PatchbayStore,
+// PatchbayHub, PatchbayText, PatchbayInsights, PatchbayConnectors) from the root's own sources through the symlinks in Sources/
 // (same module names, same dependencies as ../Package.swift, pinned by a copy of
 // ../Package.resolved). Nothing is copied: a change to those sources is fuzzed on the next build.
 //
@@ -43,9 +43,13 @@ let package = Package(
     ],
     targets: [
         // Symlinks to ../Sources/<module>; dependencies as in ../Package.swift.
+        .target(name: "PatchbayValues", path: "Sources/PatchbayValues"),
+        .target(name: "PatchbayModel", dependencies: ["PatchbayValues"], path: "Sources/PatchbayModel"),
         .target(
             name: "PatchbayStore",
             dependencies: [
+                "PatchbayModel",
+                "PatchbayValues",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -57,6 +61,7 @@ let package = Package(
             path: "Sources/PatchbayHub"
         ),
         .target(name: "PatchbayText", path: "Sources/PatchbayText"),
+        .target(name: "PatchbayInsights", dependencies: ["PatchbayStore"], path: "Sources/PatchbayInsights"),
         // The libFuzzer entry point the four targets share.
         .target(name: "FuzzSupport", path: "Support/FuzzSupport"),
         .target(
@@ -65,6 +70,7 @@ let package = Package(
                 "PatchbayStore",
                 "PatchbayHub",
                 "PatchbayText",
+                "PatchbayInsights",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
