@@ -86,7 +86,9 @@ final class RunningHub: @unchecked Sendable {
     let runtime: HubRuntime
     let store: Store
     let directory: TemporaryDirectory
-    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    /// The shared client needs no shutdown, so a test that throws before `stop()` fails as itself
+    /// instead of crashing the whole test process in the client's deinit.
+    let client = HTTPClient.shared
     private var task: Task<Void, Never>?
     let port: Int
 
@@ -123,7 +125,15 @@ final class RunningHub: @unchecked Sendable {
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await client.execute(request, timeout: .seconds(30))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .seconds(30))
+        } catch {
+            // A sender retries a webhook whose connection failed (the hub dedupes the repeat); say
+            // so, so that a flaky connection is visible in the log rather than hidden.
+            print("[harness] POST \(path) failed (\(error)); sending it again once")
+            response = try await client.execute(request, timeout: .seconds(30))
+        }
         let data = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), String(buffer: data))
     }
@@ -173,7 +183,6 @@ final class RunningHub: @unchecked Sendable {
     func stop() async {
         await runtime.shutdown()
         _ = await task?.value
-        try? await client.shutdown()
         directory.remove()
     }
 }
