@@ -102,9 +102,10 @@ final class RunningHub: @unchecked Sendable {
     init(yaml: String, environment extra: [String: String] = [:]) async throws {
         directory = try TemporaryDirectory()
         store = try Store.open(at: directory.path("hub.sqlite"), mode: .create(homeCurrency: "EUR"))
-        let port = try MockSaaS.freePort()
-        self.port = port
-        let text = "server:\n  listen: 127.0.0.1:\(port)\n" + yaml
+        // Port 0: the kernel picks a port the hub then holds, so no other test can take it between
+        // a "free port" probe and the bind (suites run in parallel; a request once reached another
+        // test's server that way).
+        let text = "server:\n  listen: 127.0.0.1:0\n" + yaml
         let config = try HubConfig.parse(yaml: text, file: "test.yaml", context: ModuleContext(
             environment: Self.environment.merging(extra) { _, new in new }, baseDirectory: directory.url, transport: nil))
         var logger = Logger(label: "test-hub")
@@ -116,7 +117,10 @@ final class RunningHub: @unchecked Sendable {
             try? await runtime.run(handleSignals: false) { ready.continuation.yield($0) }
             ready.continuation.finish()
         }
-        for await _ in ready.stream { break }
+        var bound = 0
+        for await port in ready.stream { bound = port; break }
+        guard bound > 0 else { throw CocoaError(.fileReadUnknown) }
+        self.port = bound
     }
 
     /// POSTs to the hub; returns status and body.
