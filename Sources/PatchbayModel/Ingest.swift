@@ -120,3 +120,27 @@ public struct RejectedRequest: Codable, Sendable, Equatable, Identifiable {
         self.bodyExcerpt = bodyExcerpt
     }
 }
+
+extension NewEvent {
+    /// The largest payload a store accepts, in bytes. Sources enforce their own, smaller limits.
+    public static let maxPayloadBytes = 4 * 1024 * 1024
+
+    /// Checks what every backend refuses before it writes anything, naming the event by its place in
+    /// the batch and its key.
+    public func validate(index: Int) throws {
+        let event = self
+        func bad(_ what: String) -> StoreError {
+            .invalidInput("event \(index + 1) (key '\(event.idempotencyKey.prefix(80))'): \(what)")
+        }
+        if event.topic.isEmpty || event.topic.utf8.count > 200 { throw bad("topic must be 1 to 200 bytes") }
+        if event.idempotencyKey.isEmpty || event.idempotencyKey.utf8.count > 500 {
+            throw bad("idempotency key must be 1 to 500 bytes")
+        }
+        if event.payload.utf8.count > Self.maxPayloadBytes {
+            throw bad("payload is \(event.payload.utf8.count) bytes, over the store's limit of \(Self.maxPayloadBytes)")
+        }
+        if Set(event.targets.map(\.connectorId)).count != event.targets.count {
+            throw bad("a target connector is listed twice")
+        }
+    }
+}

@@ -81,3 +81,34 @@ public enum OutcomeRecord: Sendable, Equatable {
     /// The caller no longer holds the lease (it expired, or another worker took over): nothing changed.
     case leaseLost
 }
+
+extension DeliveryOutcome {
+    /// The state this outcome moves a delivery to (after `attempts` of `maxAttempts`), its next due
+    /// time, and the transition's reason: the same rule on every backend.
+    public func transition(attempts: Int, maxAttempts: Int, now: Int64)
+        -> (DeliveryState, Int64?, String) {
+        var newState: DeliveryState
+        var nextAttemptAt: Int64?
+        var reason: String
+        switch result {
+        case .delivered:
+            newState = .delivered
+            reason = statusCode.map { "delivered (\($0))" } ?? "delivered"
+        case .retry(let at) where attempts < maxAttempts:
+            newState = .retrying
+            nextAttemptAt = max(at.millis, now)
+            reason = "attempt \(attempts) of \(maxAttempts) failed; retry at \(Date(millis: nextAttemptAt!).iso8601)"
+        case .retry:
+            newState = .dead
+            reason = "gave up after \(attempts) attempts"
+        case .dead:
+            newState = .dead
+            reason = "permanent failure"
+        }
+        if let error = self.error, newState != .delivered {
+            reason += ": \(error.prefix(500))"
+        }
+        return (newState, nextAttemptAt, reason)
+    }
+
+}

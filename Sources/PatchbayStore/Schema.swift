@@ -15,7 +15,7 @@ enum Schema {
     static let applicationID: Int32 = 0x5042_4159
 
     /// The largest payload the store accepts, in bytes. Sources enforce their own, smaller limits.
-    static let maxPayloadBytes = 4 * 1024 * 1024
+    static let maxPayloadBytes = NewEvent.maxPayloadBytes
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

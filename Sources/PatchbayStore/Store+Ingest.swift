@@ -14,25 +14,9 @@ extension Store {
     /// an error naming it, so a caller can acknowledge exactly what was committed.
     public func ingest(_ events: [NewEvent]) throws -> [IngestResult] {
         for (index, event) in events.enumerated() {
-            try Self.validate(event, index: index)
+            try event.validate(index: index)
         }
         return try write { db in try Self.ingest(events, db: db) }
-    }
-
-    static func validate(_ event: NewEvent, index: Int) throws {
-        func bad(_ what: String) -> StoreError {
-            .invalidInput("event \(index + 1) (key '\(event.idempotencyKey.prefix(80))'): \(what)")
-        }
-        if event.topic.isEmpty || event.topic.utf8.count > 200 { throw bad("topic must be 1 to 200 bytes") }
-        if event.idempotencyKey.isEmpty || event.idempotencyKey.utf8.count > 500 {
-            throw bad("idempotency key must be 1 to 500 bytes")
-        }
-        if event.payload.utf8.count > Schema.maxPayloadBytes {
-            throw bad("payload is \(event.payload.utf8.count) bytes, over the store's limit of \(Schema.maxPayloadBytes)")
-        }
-        if Set(event.targets.map(\.connectorId)).count != event.targets.count {
-            throw bad("a target connector is listed twice")
-        }
     }
 
     /// The most events one INSERT statement carries.

@@ -123,8 +123,8 @@ extension Store {
                 results.append(.leaseLost)
                 continue
             }
-            let (newState, nextAttemptAt, reason) = transition(for: outcome, attempts: lease.attempts,
-                                                               maxAttempts: lease.maxAttempts, now: now)
+            let (newState, nextAttemptAt, reason) = outcome.transition(attempts: lease.attempts,
+                                                                        maxAttempts: lease.maxAttempts, now: now)
             attempts.append([
                 outcome.deliveryId.databaseValue, lease.attempts.databaseValue, outcome.startedAt.millis.databaseValue,
                 max(0, outcome.durationMs).databaseValue,
@@ -183,33 +183,6 @@ extension Store {
                 """).execute(arguments: [now, error, now - 600_000, connector])
         }
         return results
-    }
-
-    /// The state an outcome moves a delivery to, its next due time, and the transition's reason.
-    static func transition(for outcome: DeliveryOutcome, attempts: Int, maxAttempts: Int, now: Int64)
-        -> (DeliveryState, Int64?, String) {
-        var newState: DeliveryState
-        var nextAttemptAt: Int64?
-        var reason: String
-        switch outcome.result {
-        case .delivered:
-            newState = .delivered
-            reason = outcome.statusCode.map { "delivered (\($0))" } ?? "delivered"
-        case .retry(let at) where attempts < maxAttempts:
-            newState = .retrying
-            nextAttemptAt = max(at.millis, now)
-            reason = "attempt \(attempts) of \(maxAttempts) failed; retry at \(Date(millis: nextAttemptAt!).iso8601)"
-        case .retry:
-            newState = .dead
-            reason = "gave up after \(attempts) attempts"
-        case .dead:
-            newState = .dead
-            reason = "permanent failure"
-        }
-        if let error = outcome.error, newState != .delivered {
-            reason += ": \(error.prefix(500))"
-        }
-        return (newState, nextAttemptAt, reason)
     }
 
     /// Returns deliveries whose lease expired to the queue, due now, with the attempt counted as failed.
