@@ -87,3 +87,78 @@ public struct CurrencyAging: Sendable, Equatable {
 
     public subscript(bucket: AgingBucket) -> BucketTotal { buckets[bucket] ?? BucketTotal() }
 }
+
+/// Sums an aging report the way every backend does: per customer, then per currency, refusing
+/// to wrap around in minor units.
+public enum AgingSums {
+    public static let overflowMessage = "open balances add up to more than an Int64 of minor units"
+
+    static func emptyBuckets() -> [AgingBucket: BucketTotal] {
+        Dictionary(uniqueKeysWithValues: AgingBucket.allCases.map { ($0, BucketTotal()) })
+    }
+
+    /// Adds minor units, refusing to wrap around.
+    static func checkedSum(_ a: Int64, _ b: Int64) throws -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        if overflow { throw StoreError.invalidInput(overflowMessage) }
+        return sum
+    }
+}
+
+/// One customer's line of an aging report, built invoice group by invoice group.
+public struct CustomerAgingBuilder: Sendable {
+    public let name: String
+    var buckets = AgingSums.emptyBuckets()
+    var total: Int64 = 0
+    var count = 0
+    var maxDays = Int.min
+
+    public init(name: String) { self.name = name }
+
+    /// Adds `count` items of the same age that together are `open`.
+    public mutating func add(_ open: Int64, count items: Int, days: Int) throws {
+        let bucket = AgingBucket.bucket(daysPastDue: days)
+        buckets[bucket]!.amountMinor = try AgingSums.checkedSum(buckets[bucket]!.amountMinor, open)
+        buckets[bucket]!.count += items
+        total = try AgingSums.checkedSum(total, open)
+        count += items
+        maxDays = max(maxDays, days)
+    }
+
+    public func build() -> CustomerAging {
+        CustomerAging(customer: name, buckets: buckets, totalMinor: total, count: count, maxDaysPastDue: maxDays)
+    }
+}
+
+/// One currency's aging report: its customers' lines, summed and sorted oldest debt first.
+public struct CurrencyAgingBuilder: Sendable {
+    public let code: String
+    var buckets = AgingSums.emptyBuckets()
+    var total: Int64 = 0
+    var count = 0
+    var customers: [CustomerAging] = []
+
+    public init(code: String) { self.code = code }
+
+    public mutating func add(_ customer: CustomerAging) throws {
+        for (bucket, sum) in customer.buckets {
+            buckets[bucket]!.amountMinor = try AgingSums.checkedSum(buckets[bucket]!.amountMinor, sum.amountMinor)
+            buckets[bucket]!.count += sum.count
+        }
+        total = try AgingSums.checkedSum(total, customer.totalMinor)
+        count += customer.count
+        customers.append(customer)
+    }
+
+    public func build(asOf: String, basis: AgingBasis) -> CurrencyAging {
+        let oldestFirst = AgingBucket.allCases.reversed()
+        let sorted = customers.sorted { a, b in
+            for bucket in oldestFirst where a[bucket].amountMinor != b[bucket].amountMinor {
+                return a[bucket].amountMinor > b[bucket].amountMinor
+            }
+            return a.customer < b.customer
+        }
+        return CurrencyAging(currency: code, asOf: asOf, basis: basis, buckets: buckets, totalMinor: total,
+                             count: count, customers: sorted)
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayValues
 
 /// Where a resumable batch run stands.
 public struct BatchRunCursor: Sendable, Equatable {
@@ -66,5 +67,45 @@ public struct InvoiceImportSummary: Sendable, Equatable {
         self.unchanged = unchanged
         self.closed = closed
         self.rowsRead = rowsRead
+    }
+}
+
+extension InvoiceInput {
+    /// The first row a store would refuse, with its line and why; nil when every row is storable.
+    /// Readers of invoice files call this before they hand rows over, so that a file is refused
+    /// whole, with its name, before a run starts (a chunked run must never stop half way).
+    public static func firstProblem(in invoices: [InvoiceInput]) -> (line: Int, message: String)? {
+        var lines: [String: Int] = [:]
+        lines.reserveCapacity(invoices.count)
+        for input in invoices {
+            if input.externalId.isEmpty { return (input.line, "the invoice has no id") }
+            if let first = lines.updateValue(input.line, forKey: input.externalId) {
+                return (input.line, "id '\(input.externalId)' already appears on line \(first)")
+            }
+            if isBlank(input.customer) { return (input.line, "the customer is empty") }
+            if !Currency.isValidCode(input.currency.uppercased()) {
+                return (input.line, "currency '\(input.currency)' is not an ISO 4217 code like EUR")
+            }
+            if CivilDate.dayNumber(input.issueDate) == nil {
+                return (input.line, "issue date '\(input.issueDate)' is not a date (YYYY-MM-DD)")
+            }
+            if CivilDate.dayNumber(input.dueDate) == nil {
+                return (input.line, "due date '\(input.dueDate)' is not a date (YYYY-MM-DD)")
+            }
+        }
+        return nil
+    }
+
+    /// Throws the first problem, as `line N: why`.
+    public static func validate(_ invoices: [InvoiceInput]) throws {
+        if let problem = firstProblem(in: invoices) {
+            throw StoreError.invalidInput("line \(problem.line): \(problem.message)")
+        }
+    }
+
+    /// True when the text holds nothing but white space of any kind (U+00A0 and line breaks too):
+    /// the one rule for "empty" that the file readers and the stores share.
+    public static func isBlank(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { CharacterSet.whitespacesAndNewlines.contains($0) }
     }
 }

@@ -38,3 +38,10 @@ public struct OperatorResult: Sendable, Equatable {
 
     public init() {}
 }
+
+extension FailureFilter {
+    /// The failing states the filter selects: `retrying` and `dead`, or those of `states` among them.
+    public var effectiveStates: [DeliveryState] {
+        DeliveryState.allCases.filter { $0.isFailing && (states.isEmpty || states.contains($0)) }
+    }
+}

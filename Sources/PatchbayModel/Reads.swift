@@ -172,3 +172,38 @@ public struct TextSearchBudget: Sendable, Equatable {
     /// No time limit: the whole log if need be (the command line, tests).
     public static let unbounded = TextSearchBudget(seconds: .infinity)
 }
+
+/// The buckets of a throughput window: which rollup table serves them and where they start and end.
+/// The same on every backend (the tables are the same).
+public struct ThroughputSpan: Sendable {
+    public let bucketMs: Int64
+    public let table: String
+    /// Milliseconds per row of `table`.
+    public let unit: Int64
+    public let start: Int64
+    /// Exclusive; the current, partial bucket is the last one.
+    public let end: Int64
+
+    public init(window: TimeInterval, bucket: TimeInterval, now: Date) {
+        bucketMs = max(60_000, Int64(bucket * 1000) / 60_000 * 60_000)
+        let windowMs = max(bucketMs, Int64(window * 1000))
+        // The coarsest rollup whose rows make whole buckets: a day in 15-minute bars reads 96
+        // quarter rows per connector instead of 1,440 minute rows.
+        (table, unit) = switch bucketMs {
+        case let ms where ms % 3_600_000 == 0: ("throughput_hour", 3_600_000)
+        case let ms where ms % 900_000 == 0: ("throughput_quarter", 900_000)
+        default: ("throughput_minute", 60_000)
+        }
+        end = (now.millis / bucketMs + 1) * bucketMs
+        start = end - (windowMs + bucketMs - 1) / bucketMs * bucketMs
+    }
+
+    public var starts: [Int64] { Array(stride(from: start, to: end, by: Int(bucketMs))) }
+
+    /// Rows of `table` per bucket (a bucket is a whole number of them).
+    public var rowsPerBucket: Int64 { bucketMs / unit }
+
+    /// Position in `starts` of the bucket numbered `bucket / rowsPerBucket` in the table's rows.
+    public func index(ofBucket number: Int64) -> Int { Int((number * bucketMs - start) / bucketMs) }
+}
+

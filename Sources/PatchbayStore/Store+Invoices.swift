@@ -13,7 +13,7 @@ extension Store {
                                snapshot: Bool = true, now: Date = Date()) throws -> InvoiceImportSummary {
         let clock = ContinuousClock()
         let started = clock.now
-        try Self.validate(invoices)
+        try InvoiceInput.validate(invoices)
         return try write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM connectors WHERE id = ?", arguments: [source]) != nil else {
                 throw StoreError.invalidInput("no connector with id \(source)")
@@ -157,7 +157,7 @@ extension Store {
                     try customer!.add(open, count: count, days: days)
                 }
             } catch let error as DatabaseError where error.message?.contains("integer overflow") == true {
-                throw StoreError.invalidInput(Self.balanceOverflow)
+                throw StoreError.invalidInput(AgingSums.overflowMessage)
             }
             if let finished = customer { try currency!.add(finished.build()) }
             if let finished = currency { result.append(finished.build(asOf: asOf, basis: basis)) }
@@ -165,7 +165,6 @@ extension Store {
         }
     }
 
-    static let balanceOverflow = "open balances add up to more than an Int64 of minor units"
 
     /// A customer's open items, oldest due first, for drilling into an aging line.
     public func openInvoices(customer: String, currency: String? = nil) throws -> [Invoice] {
@@ -181,43 +180,6 @@ extension Store {
                 ORDER BY currency, due_date, issue_date, number, id
                 """, arguments: [customer])
         }
-    }
-
-    static func validate(_ invoices: [InvoiceInput]) throws {
-        if let problem = invoiceProblem(in: invoices) {
-            throw StoreError.invalidInput("line \(problem.line): \(problem.message)")
-        }
-    }
-
-    /// The first row the store would refuse, with its line and why; nil when every row is storable.
-    /// Readers of invoice files call this before they hand rows over, so that a file is refused
-    /// whole, with its name, before a run starts (a chunked run must never stop half way).
-    public static func invoiceProblem(in invoices: [InvoiceInput]) -> (line: Int, message: String)? {
-        var lines: [String: Int] = [:]
-        lines.reserveCapacity(invoices.count)
-        for input in invoices {
-            if input.externalId.isEmpty { return (input.line, "the invoice has no id") }
-            if let first = lines.updateValue(input.line, forKey: input.externalId) {
-                return (input.line, "id '\(input.externalId)' already appears on line \(first)")
-            }
-            if isBlank(input.customer) { return (input.line, "the customer is empty") }
-            if !Currency.isValidCode(input.currency.uppercased()) {
-                return (input.line, "currency '\(input.currency)' is not an ISO 4217 code like EUR")
-            }
-            if CivilDate.dayNumber(input.issueDate) == nil {
-                return (input.line, "issue date '\(input.issueDate)' is not a date (YYYY-MM-DD)")
-            }
-            if CivilDate.dayNumber(input.dueDate) == nil {
-                return (input.line, "due date '\(input.dueDate)' is not a date (YYYY-MM-DD)")
-            }
-        }
-        return nil
-    }
-
-    /// True when the text holds nothing but white space of any kind (U+00A0 and line breaks too):
-    /// the one rule for "empty" that the file readers and the store share.
-    public static func isBlank(_ text: String) -> Bool {
-        text.unicodeScalars.allSatisfy { CharacterSet.whitespacesAndNewlines.contains($0) }
     }
 }
 
@@ -253,73 +215,6 @@ private struct StoredInvoice {
         number == input.number && kind == input.kind.rawValue && customer == input.customer
             && currency == inputCurrency && issueDate == input.issueDate && dueDate == input.dueDate
             && totalMinor == input.totalMinor && openMinor == input.openMinor && status == inputStatus
-    }
-}
-
-private func emptyBuckets() -> [AgingBucket: BucketTotal] {
-    Dictionary(uniqueKeysWithValues: AgingBucket.allCases.map { ($0, BucketTotal()) })
-}
-
-/// Adds minor units, refusing to wrap around.
-private func checkedSum(_ a: Int64, _ b: Int64) throws -> Int64 {
-    let (sum, overflow) = a.addingReportingOverflow(b)
-    if overflow { throw StoreError.invalidInput(Store.balanceOverflow) }
-    return sum
-}
-
-private struct CustomerAgingBuilder {
-    let name: String
-    var buckets = emptyBuckets()
-    var total: Int64 = 0
-    var count = 0
-    var maxDays = Int.min
-
-    init(name: String) { self.name = name }
-
-    /// Adds `count` items of the same age that together are `open`.
-    mutating func add(_ open: Int64, count items: Int, days: Int) throws {
-        let bucket = AgingBucket.bucket(daysPastDue: days)
-        buckets[bucket]!.amountMinor = try checkedSum(buckets[bucket]!.amountMinor, open)
-        buckets[bucket]!.count += items
-        total = try checkedSum(total, open)
-        count += items
-        maxDays = max(maxDays, days)
-    }
-
-    func build() -> CustomerAging {
-        CustomerAging(customer: name, buckets: buckets, totalMinor: total, count: count, maxDaysPastDue: maxDays)
-    }
-}
-
-private struct CurrencyAgingBuilder {
-    let code: String
-    var buckets = emptyBuckets()
-    var total: Int64 = 0
-    var count = 0
-    var customers: [CustomerAging] = []
-
-    init(code: String) { self.code = code }
-
-    mutating func add(_ customer: CustomerAging) throws {
-        for (bucket, sum) in customer.buckets {
-            buckets[bucket]!.amountMinor = try checkedSum(buckets[bucket]!.amountMinor, sum.amountMinor)
-            buckets[bucket]!.count += sum.count
-        }
-        total = try checkedSum(total, customer.totalMinor)
-        count += customer.count
-        customers.append(customer)
-    }
-
-    func build(asOf: String, basis: AgingBasis) -> CurrencyAging {
-        let oldestFirst = AgingBucket.allCases.reversed()
-        let sorted = customers.sorted { a, b in
-            for bucket in oldestFirst where a[bucket].amountMinor != b[bucket].amountMinor {
-                return a[bucket].amountMinor > b[bucket].amountMinor
-            }
-            return a.customer < b.customer
-        }
-        return CurrencyAging(currency: code, asOf: asOf, basis: basis, buckets: buckets, totalMinor: total,
-                             count: count, customers: sorted)
     }
 }
 

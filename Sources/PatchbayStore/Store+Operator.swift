@@ -17,13 +17,6 @@ struct DeliveryRollupRow {
     }
 }
 
-extension FailureFilter {
-    /// The failing states the filter selects: `retrying` and `dead`, or those of `states` among them.
-    var effectiveStates: [DeliveryState] {
-        DeliveryState.allCases.filter { $0.isFailing && (states.isEmpty || states.contains($0)) }
-    }
-}
-
 extension Store {
     /// Requeues deliveries now, with a fresh set of attempts.
     ///

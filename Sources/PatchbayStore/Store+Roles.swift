@@ -7,3 +7,4 @@ extension Store: DeliveryQueue {}
 extension Store: EventIngest {}
 extension Store: OperatorActions {}
 extension Store: Retention {}
+extension Store: TrafficReading {}

@@ -124,7 +124,7 @@ extension Store {
     /// - Parameter cursor: the count of input rows done once this chunk is committed.
     public func loadInvoiceChunk(_ invoices: [InvoiceInput], run: Int64, source: ConnectorID, cursor: Int,
                                  now: Date = Date()) throws {
-        try Self.validate(invoices)
+        try InvoiceInput.validate(invoices)
         try write { db in
             let upsert = try db.cachedStatement(sql: """
                 INSERT INTO invoices(source_id, external_id, number, kind, customer, currency, issue_date,

@@ -570,16 +570,16 @@ private enum CSVCases {
     /// white space is blank, and such a row is refused before anything is written.
     @Test(arguments: ["\u{00A0}", " \t", "\u{2003}\u{3000}", "\n", "\u{2028}"])
     func storeRefusesBlankCustomers(_ customer: String) throws {
-        #expect(Store.isBlank(customer))
+        #expect(InvoiceInput.isBlank(customer))
         let harness = try ImportHarness(.xero)
         try harness.importBaseline()
         let before = try harness.invoices()
         let row = InvoiceInput(externalId: "INV-X", number: "INV-X", kind: .invoice, customer: customer, currency: "EUR",
                                issueDate: "2026-11-01", dueDate: "2026-11-30", totalMinor: 100, openMinor: 100, line: 7)
-        #expect(Store.invoiceProblem(in: [row])?.line == 7)
+        #expect(InvoiceInput.firstProblem(in: [row])?.line == 7)
         #expect(throws: StoreError.self) { try harness.store.importInvoices([row], source: harness.source.id, job: "t") }
         #expect(try harness.invoices() == before)
-        #expect(!Store.isBlank("\u{00A0}Acme"))
+        #expect(!InvoiceInput.isBlank("\u{00A0}Acme"))
     }
 }
 

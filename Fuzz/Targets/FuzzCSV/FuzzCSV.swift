@@ -12,7 +12,7 @@
 //   whole; never accepted by one and refused by the other.
 //
 // The customer check is written independently of the store's rule (any white space, line breaks
-// included, is blank); `Store.invoiceProblem` must also find nothing. Found by this target: a customer
+// included, is blank); `InvoiceInput.firstProblem` must also find nothing. Found by this target: a customer
 // of only U+00A0 that the reader kept and the store refused (Corpus/FuzzCSV/regression-nbsp-customer.csv).
 import Foundation
 import FuzzSupport
@@ -83,7 +83,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                     check(CivilDate.dayNumber(invoice.issueDate) != nil, "\(at): issue date '\(invoice.issueDate)'")
                     check(CivilDate.dayNumber(invoice.dueDate) != nil, "\(at): due date '\(invoice.dueDate)'")
                 }
-                if let problem = Store.invoiceProblem(in: invoices) {
+                if let problem = InvoiceInput.firstProblem(in: invoices) {
                     check(false, "the store would refuse line \(problem.line) (\(problem.message)) of a file the parser accepted")
                 }
             } catch let error as InvoiceCSVError {

@@ -51,7 +51,7 @@ public enum InvoiceCSV {
         }
         // What the store would refuse is refused here, with the file's name, so nothing that reads a
         // file can start writing it and stop half way.
-        if let problem = Store.invoiceProblem(in: invoices) {
+        if let problem = InvoiceInput.firstProblem(in: invoices) {
             throw InvoiceCSVError(file: file, line: problem.line, message: problem.message)
         }
         return invoices
@@ -166,7 +166,7 @@ private struct RowReader {
     func required(_ key: String, in record: CSVRecord) throws -> String {
         let text = header.value(key, in: record)
         if text.isEmpty { throw fail(record, "\(header.name(key)) is empty") }
-        if Store.isBlank(text) { throw fail(record, "\(header.name(key)) holds only white space") }
+        if InvoiceInput.isBlank(text) { throw fail(record, "\(header.name(key)) holds only white space") }
         return text
     }
 }
