@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Values every layer may use, each defined once: durations, money, civil dates.
@@ -38,6 +41,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The PostgreSQL backend: the same roles over a shared database, for several hub nodes.
+        .target(
+            name: "PatchbayPostgres",
+            dependencies: [
+                "PatchbayModel",
+                "PatchbayValues",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The integration map and the pattern advisor: pure functions over a traffic snapshot.
         .target(name: "PatchbayInsights", dependencies: ["PatchbayStore"]),
         // Untrusted text made safe for a terminal; used by every module that prints.
@@ -49,8 +65,8 @@ let package = Package(
         // The dashboard: views, keys, themes, live data.
         .target(
             name: "PatchbayDashboard",
-            dependencies: ["TerminalUI", "PatchbayStore", "PatchbayText", .product(name: "Yams", package: "Yams"),
-                           "PatchbayInsights"]
+            dependencies: ["TerminalUI", "PatchbayStore", "PatchbayPostgres", "PatchbayText",
+                           .product(name: "Yams", package: "Yams"), "PatchbayInsights"]
         ),
         // Delivery policies (retry, backoff, classification, leases) and the engine.
         .target(
@@ -80,6 +96,7 @@ let package = Package(
             name: "PatchbayRuntime",
             dependencies: [
                 "PatchbayStore",
+                "PatchbayPostgres",
                 "PatchbayHub",
                 "PatchbayConnectors",
                 "PatchbayText",
@@ -97,6 +114,7 @@ let package = Package(
             name: "PatchbayCLI",
             dependencies: [
                 "PatchbayStore",
+                "PatchbayPostgres",
                 "PatchbayHub",
                 "PatchbayText",
                 "PatchbayDashboard",
@@ -110,8 +128,9 @@ let package = Package(
         .executableTarget(name: "patchbay", dependencies: ["PatchbayCLI"]),
         .executableTarget(
             name: "PatchbayBench",
-            dependencies: ["PatchbayStore", "PatchbayHub", "PatchbayConnectors", "PatchbayRuntime",
+            dependencies: ["PatchbayStore", "PatchbayPostgres", "PatchbayHub", "PatchbayConnectors", "PatchbayRuntime",
                            "PatchbayDashboard", "TerminalUI",
+                           .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "Hummingbird", package: "hummingbird"),
@@ -123,7 +142,7 @@ let package = Package(
         .testTarget(name: "PatchbayStoreTests", dependencies: ["PatchbayStore", "PatchbayHub", "TestSupport"]),
         .testTarget(name: "PatchbayHubTests", dependencies: ["PatchbayHub", "TestSupport"]),
         // One suite, written against the store's roles, that every backend must pass.
-        .testTarget(name: "StoreConformanceTests", dependencies: ["PatchbayStore", "TestSupport"]),
+        .testTarget(name: "StoreConformanceTests", dependencies: ["PatchbayStore", "PatchbayPostgres", "TestSupport"]),
         .testTarget(name: "PatchbayCLITests", dependencies: ["PatchbayCLI", "PatchbayHub", "TestSupport", "patchbay"]),
         .testTarget(name: "PatchbayConnectorsTests", dependencies: ["PatchbayConnectors", "TestSupport"]),
         .testTarget(name: "PatchbayRuntimeTests", dependencies: [
@@ -136,7 +155,7 @@ let package = Package(
         // The promises of docs/GUARANTEES.md, each proved against the real binary: crashes, stale
         // workers, contention, bad input.
         .testTarget(name: "ProofTests", dependencies: [
-            "patchbay", "PatchbayStore", "PatchbayRuntime", "PatchbayConnectors", "TestSupport",
+            "patchbay", "PatchbayStore", "PatchbayPostgres", "PatchbayRuntime", "PatchbayConnectors", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),

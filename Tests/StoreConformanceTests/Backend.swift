@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayPostgres
 import PatchbayStore
 import TestSupport
 
@@ -15,6 +16,7 @@ protocol ConformanceReading: Sendable {
 }
 
 extension Store: ConformanceReading {}
+extension PostgresStore: ConformanceReading {}
 
 /// Everything the suite drives: the roles, plus the reads above.
 typealias ConformanceStore = EventIngest & DeliveryQueue & ConnectorCatalog & OperatorActions & BatchLedger
@@ -22,21 +24,53 @@ typealias ConformanceStore = EventIngest & DeliveryQueue & ConnectorCatalog & Op
 
 /// A backend the suite runs against. Each test gets a new, empty database.
 ///
-/// SQLite runs everywhere. PostgreSQL joins this list with its backend (issue 12): the suite is
-/// written once, against the roles, and every backend must pass all of it.
+/// SQLite runs everywhere. PostgreSQL runs where `PATCHBAY_TEST_POSTGRES_URL` names a server that
+/// lets its user create databases (`.ci/run` starts one): each test creates a database of its own
+/// there and drops it at the end. The suite is written once, against the roles, and every backend
+/// must pass all of it.
 enum Backend: String, CaseIterable, CustomStringConvertible, Sendable {
     case sqlite
+    case postgres
 
     var description: String { rawValue }
 
-    /// The backends this machine can run.
-    static var available: [Backend] { allCases }
+    /// The server the PostgreSQL backend is tested on, if this machine has one.
+    static var postgresServer: PostgresLocation? {
+        guard let url = ProcessInfo.processInfo.environment["PATCHBAY_TEST_POSTGRES_URL"], !url.isEmpty else { return nil }
+        return try? PostgresLocation(url: url)
+    }
+
+    /// The backends this machine can run. In CI (`CI` set) PostgreSQL must be there: a missing
+    /// server fails the suite instead of skipping half of it.
+    static var available: [Backend] {
+        if postgresServer != nil || ProcessInfo.processInfo.environment["CI"] != nil { return allCases }
+        return [.sqlite]
+    }
 
     func make() throws -> Harness {
         switch self {
         case .sqlite:
             let (store, directory) = try makeTestStore(homeCurrency: "EUR")
-            return try Harness(store: store, cleanup: { directory.remove() })
+            return try Harness(store: store, another: {
+                try Store.open(at: directory.path("test.sqlite"), mode: .existing)
+            }, cleanup: { directory.remove() })
+        case .postgres:
+            guard let server = Self.postgresServer else {
+                throw ConformanceFailure("PATCHBAY_TEST_POSTGRES_URL is not set: CI must start PostgreSQL (scripts/postgres-cluster.sh)")
+            }
+            let name = "pb_conformance_\(UInt64.random(in: 0...UInt64.max))"
+            let location = try PostgresAdmin.createDatabase(name, on: server)
+            let store = try PostgresStore.open(location, mode: .create(homeCurrency: "EUR"), maxConnections: 4)
+            let others = OpenedStores()
+            return try Harness(store: store, another: {
+                let other = try PostgresStore.open(location, mode: .existing, maxConnections: 4)
+                others.add(other)
+                return other
+            }, cleanup: {
+                store.close()
+                others.closeAll()
+                try? PostgresAdmin.dropDatabase(name, on: server)
+            })
         }
     }
 }
@@ -48,13 +82,17 @@ final class Harness: @unchecked Sendable {
     let erp: ConnectorID
     let mail: ConnectorID
     private let cleanup: () -> Void
+    /// Opens the same database again, as a second hub node (another process) would.
+    let openAnother: () throws -> any ConformanceStore
 
     /// 2026-11-18 12:00:00 UTC, on an hour boundary.
     static let t0Millis: Int64 = 1_795_003_200_000
     static func at(_ seconds: Int64) -> Date { Date(millis: t0Millis + seconds * 1000) }
 
-    init(store: any ConformanceStore, cleanup: @escaping () -> Void) throws {
+    init(store: any ConformanceStore, another: @escaping () throws -> any ConformanceStore,
+         cleanup: @escaping () -> Void) throws {
         self.store = store
+        self.openAnother = another
         self.cleanup = cleanup
         shop = try store.saveConnector(ConnectorSpec(name: "shop", module: "webhook", pattern: .event, system: "Shopify",
                                                      direction: .source), now: Self.at(0)).id
@@ -108,4 +146,12 @@ final class Harness: @unchecked Sendable {
 struct ConformanceFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// The extra PostgreSQL stores a test opened, closed when it ends.
+final class OpenedStores: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stores: [PostgresStore] = []
+    func add(_ store: PostgresStore) { lock.withLock { stores.append(store) } }
+    func closeAll() { for store in lock.withLock({ stores }) { store.close() } }
 }

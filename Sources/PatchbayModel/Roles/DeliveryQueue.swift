@@ -31,3 +31,11 @@ extension DeliveryQueue {
         try recoverExpiredLeases(now: Date(), limit: Self.leaseRecoveryLimit)
     }
 }
+
+/// A backend shared by several hub nodes holds each sink's limits in the database, so that they
+/// hold in total, over every node: a claim never lets the connector's in-flight deliveries exceed
+/// `concurrency`, and takes its deliveries from the connector's one token bucket (`ratePerSecond`,
+/// `burst`). `patchbay run` writes the limits of its configuration at start.
+public protocol SharedDeliveryLimits: Sendable {
+    func setDeliveryLimits(connector: ConnectorID, concurrency: Int, ratePerSecond: Double?, burst: Double?) throws
+}
