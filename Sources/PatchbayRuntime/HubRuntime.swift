@@ -45,6 +45,14 @@ public final class HubRuntime: Sendable {
             ids[definition.name] = try store.saveConnector(definition.spec).id
         }
         try Self.markOrphans(config: config, store: store, logger: logger)
+        // Several nodes on one database: each sink's limits hold in total, so they live there.
+        if let shared = store as? any SharedDeliveryLimits {
+            for definition in config.connectors where definition.role == .sink {
+                try shared.setDeliveryLimits(connector: ids[definition.name]!, concurrency: definition.concurrency,
+                                             ratePerSecond: definition.rateLimit?.perSecond,
+                                             burst: definition.rateLimit.map { Double($0.burst) })
+            }
+        }
         self.connectorIds = ids
         self.metrics = HubMetrics(connectors: config.connectors.compactMap { c in
             ids[c.name].map { ($0, c.name, c.role == .sink) }
@@ -93,6 +101,8 @@ public final class HubRuntime: Sendable {
             cancellationSignals: [],
             logger: logger))
         group.set(serviceGroup)
+        let feed = watchChanges()
+        defer { feed?.cancel() }
         logger.info("hub starting", metadata: [
             "listen": "\(config.host):\(config.port)", "connectors": "\(config.connectors.count)", "owner": "\(owner)",
         ])
@@ -114,6 +124,25 @@ public final class HubRuntime: Sendable {
     }
 
     func id(of name: String) -> ConnectorID { connectorIds[name]! }
+
+    /// On a store with a change feed (PostgreSQL's LISTEN/NOTIFY), another node's ingest wakes this
+    /// node's workers at once. Without one (SQLite, or the feed failing) workers still look at least
+    /// once a second.
+    private func watchChanges() -> (any ChangeSubscription)? {
+        guard let feed = store as? any ChangeFeed else { return nil }
+        let wakes = self.wakes
+        do {
+            return try feed.watchChanges { change in
+                guard case .due(let connectors) = change else { return }
+                let woken = connectors.compactMap { wakes[$0] }
+                guard !woken.isEmpty else { return }
+                Task { for wake in woken { await wake.signal() } }
+            }
+        } catch {
+            logger.warning("no change feed; workers poll once a second", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
 
     /// Whether loops should wind down: `shutdown()` was called, the service group is shutting down,
     /// or the task was cancelled (the group cancels every service when one of them fails, the

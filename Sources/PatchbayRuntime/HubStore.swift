@@ -1,3 +1,4 @@
+import PatchbayPostgres
 import PatchbayStore
 
 /// Queue depth by connector and state, for `/metrics` (read from a rollup: O(connectors)).
@@ -16,3 +17,4 @@ public typealias HubStore = EventIngest & DeliveryQueue & ConnectorCatalog & Ret
     & QueueDepthReading & DatabaseLocation
 
 extension Store: QueueDepthReading, DatabaseLocation {}
+extension PostgresStore: QueueDepthReading, DatabaseLocation {}

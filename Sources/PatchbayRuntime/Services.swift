@@ -124,6 +124,15 @@ final class DeliveryWorker: Sendable {
     }
 
     private func deliver(_ claim: Claim) async {
+        // A worker that reaches a delivery after its lease ran out (its process was stopped or
+        // starved) does not send it: the delivery is another worker's to take, and sending now would
+        // run beside that worker's attempt, past the connector's concurrency. Recovery counts the attempt.
+        if Date().millis >= claim.leaseExpiresAt - 200 {
+            runtime.logger.warning("lease ran out before the send; not sent", metadata: [
+                "connector": "\(definition.name)", "delivery": "\(claim.deliveryId)",
+            ])
+            return
+        }
         let startedAt = Date()
         let clock = ContinuousClock.now
         let result = await sink.deliver(OutboundDelivery(
@@ -252,6 +261,24 @@ struct BatchService: Service, CustomStringConvertible {
                 try? await gracefulShutdownSleep(5)
                 continue
             }
+            // Several nodes: the job runs where its lock is taken. Another node that finished a run
+            // while this one waited has moved the schedule on, so it is read again under the lock.
+            var lock: (any JobLock)?
+            if let locks = store as? any JobLocks {
+                guard let taken = try? await Blocking.run({ try locks.tryJobLock(name) }) else {
+                    try? await gracefulShutdownSleep(5)
+                    continue
+                }
+                let again = try? await Blocking.run { try store.lastBatchRun(job: name) }
+                let dueAgain = again?.status == .running
+                    ? Date() : schedule.next(after: again.map { Date(millis: $0.startedAt) }, now: Date())
+                if dueAgain > Date() {
+                    taken.release()
+                    continue
+                }
+                lock = taken
+            }
+            defer { lock?.release() }
             do {
                 let runtime = self.runtime
                 let report = try await job.run(BatchContext(
