@@ -47,7 +47,10 @@ extension Dashboard {
         let orphans = sinks.filter { $0.connector.health == .orphaned }
         let stranded = orphans.contains { $0.count(.pending) + $0.count(.inFlight) + $0.count(.retrying) > 0 }
         let clock = state.now.formatted(.iso8601.time(includingFractionalSeconds: false).timeSeparator(.colon)) + " UTC"
-        let name = URL(fileURLWithPath: state.databasePath).lastPathComponent
+        // A file by its name; a PostgreSQL database by user@host:port/name (the URL has no password here).
+        let name = state.databasePath.hasPrefix("postgres://")
+            ? String(state.databasePath.dropFirst("postgres://".count))
+            : URL(fileURLWithPath: state.databasePath).lastPathComponent
         let narrow = area.width < 110
         var spans: [Span] = [
             Span(" Patchbay ", theme.title.over(theme.statusBar)),

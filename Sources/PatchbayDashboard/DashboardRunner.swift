@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayPostgres
 import PatchbayStore
 import Synchronization
 import TerminalUI
@@ -53,12 +54,25 @@ public enum DashboardRunner {
 
     /// Opens the database (before touching the terminal, so errors print normally), then runs until `q`.
     public static func run(_ options: Options) throws {
-        let store = try Store.open(at: options.databasePath, mode: options.readOnly ? .readOnly : .existing)
-        let watcher = try ChangeWatcher(path: options.databasePath)
+        let store: any DashboardBacking
+        let watcher: any ChangePolling
+        let shownPath: String
+        if PostgresLocation.isPostgres(options.databasePath) {
+            // PostgreSQL: redrawn on NOTIFY (FeedPoller), and named without the URL's password.
+            let postgres = try PostgresStore.open(try PostgresLocation(url: options.databasePath),
+                                                  mode: options.readOnly ? .readOnly : .existing, maxConnections: 4)
+            store = postgres
+            watcher = try FeedPoller(feed: postgres)
+            shownPath = postgres.path
+        } else {
+            store = try Store.open(at: options.databasePath, mode: options.readOnly ? .readOnly : .existing)
+            watcher = try ChangeWatcher(path: options.databasePath)
+            shownPath = options.databasePath
+        }
         let (theme, themeError) = Theme.resolve(options.theme)
         let executor = BackgroundExecutor()
         let dashboard = Dashboard(reader: store, actor: options.readOnly ? nil : store, executor: executor,
-                                  databasePath: options.databasePath, theme: theme)
+                                  databasePath: shownPath, theme: theme)
         let environment = ProcessInfo.processInfo.environment
         let backend = CursesBackend(noColor: environment["NO_COLOR"].map { !$0.isEmpty } ?? false)
         if backend.colorDepth == .monochrome && themeError == nil { dashboard.theme = .mono }
@@ -71,7 +85,7 @@ public enum DashboardRunner {
     }
 
     static func loop(dashboard: Dashboard, backend: CursesBackend, executor: BackgroundExecutor,
-                     watcher: ChangeWatcher, poll: TimeInterval) {
+                     watcher: any ChangePolling, poll: TimeInterval) {
         dashboard.tick(now: Date())
         dashboard.reload()
         // The first frame should show data, not empty panels: give the first read a quarter of a
@@ -90,8 +104,9 @@ public enum DashboardRunner {
         // Free space where the database lives, read beside the change poll: when the disk fills, no
         // process can write, so there is no database change to notice; the filesystem tells.
         let diskReading = Mutex<DiskSpace??>(nil)
-        let databasePath = dashboard.state.databasePath
-        dashboard.updateDisk(DiskSpace.of(databasePath: databasePath))
+        // A PostgreSQL server's disk is not this machine's to read.
+        let databasePath = PostgresLocation.isPostgres(dashboard.state.databasePath) ? nil : dashboard.state.databasePath
+        if let databasePath { dashboard.updateDisk(DiskSpace.of(databasePath: databasePath)) }
         while !dashboard.shouldQuit && !terminationRequested.load(ordering: .relaxed) {
             if dirty {
                 backend.draw(dashboard.render(size: backend.size))
@@ -119,8 +134,10 @@ public enum DashboardRunner {
                 pollInFlight.store(true, ordering: .relaxed)
                 pollQueue.async {
                     if (try? watcher.poll()) == true { changed.store(true, ordering: .relaxed) }
-                    let disk = DiskSpace.of(databasePath: databasePath)
-                    diskReading.withLock { $0 = .some(disk) }
+                    if let databasePath {
+                        let disk = DiskSpace.of(databasePath: databasePath)
+                        diskReading.withLock { $0 = .some(disk) }
+                    }
                     pollInFlight.store(false, ordering: .relaxed)
                 }
             }
@@ -134,4 +151,27 @@ public enum DashboardRunner {
             }
         }
     }
+}
+
+/// What the live loop asks between frames: did anything change since the last question?
+protocol ChangePolling: Sendable {
+    func poll() throws -> Bool
+}
+
+extension ChangeWatcher: ChangePolling {}
+
+/// The change feed (PostgreSQL's LISTEN/NOTIFY) as answers to `poll()`: a notification raises a
+/// flag, and a poll reads and lowers it, so the loop asks no database while nothing happens.
+final class FeedPoller: ChangePolling {
+    private let changed = Atomic<Bool>(true)
+    private let subscription = Mutex<(any ChangeSubscription)?>(nil)
+
+    init(feed: any ChangeFeed) throws {
+        let subscription = try feed.watchChanges { [weak self] _ in self?.changed.store(true, ordering: .relaxed) }
+        self.subscription.withLock { $0 = subscription }
+    }
+
+    func poll() throws -> Bool { changed.exchange(false, ordering: .relaxed) }
+
+    deinit { subscription.withLock { $0?.cancel() } }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import PatchbayInsights
+import PatchbayPostgres
 import PatchbayStore
 
 /// What the overview shows, read in one go.
@@ -101,17 +102,42 @@ public enum TimeWindow: Int, CaseIterable, Sendable {
     public var narrower: TimeWindow { TimeWindow(rawValue: rawValue - 1) ?? self }
 }
 
-extension Store: DashboardReading, DashboardActing {
+/// What a backend offers for the dashboard to be built on: its reads and the operator's actions.
+/// Both stores conform (SQLite's `Store`, `PostgresStore`), and the dashboard's reads and actions
+/// below are written once over these.
+public protocol DashboardBacking: DashboardReading, DashboardActing, OperatorActions, TrafficReading {
+    func connectorStatuses() throws -> [ConnectorStatus]
+    func receivedCount(since date: Date) throws -> Int
+    func rejectedCount(since: Date) throws -> Int
+    func throughput(window: TimeInterval, bucket: TimeInterval, connector: ConnectorID?, now: Date) throws
+        -> [ThroughputBucket]
+    func throughputByConnector(window: TimeInterval, bucket: TimeInterval, now: Date) throws
+        -> [ConnectorID: [ThroughputBucket]]
+    func errorGroups(connector: ConnectorID?, limit: Int) throws -> [ErrorGroup]
+    func retryQueue(connector: ConnectorID?, limit: Int, after cursor: (nextAttemptAt: Int64, id: DeliveryID)?) throws
+        -> [FailedDelivery]
+    func failedDeliveries(_ filter: FailureFilter, limit: Int, before cursor: FailureCursor?) throws -> [FailedDelivery]
+    func failingCount(_ filter: FailureFilter) throws -> Int
+    func events(_ filter: EventFilter, limit: Int, before: EventID?, textBudget: TextSearchBudget) throws -> EventPage
+    func eventDetail(_ id: EventID) throws -> EventDetail?
+    func agingCached(asOf: String, by basis: AgingBasis) throws -> [CurrencyAging]
+    func openInvoices(customer: String, currency: String?) throws -> [Invoice]
+}
+
+extension Store: DashboardBacking {}
+extension PostgresStore: DashboardBacking {}
+
+extension DashboardBacking {
     public func overview(window: TimeWindow, now: Date) throws -> OverviewSnapshot {
         let midnight = now.startOfUTCDay
         return OverviewSnapshot(
             statuses: try connectorStatuses(),
             eventsToday: try receivedCount(since: midnight),
-            throughput: try throughput(window: window.seconds, bucket: window.bucket, now: now),
+            throughput: try throughput(window: window.seconds, bucket: window.bucket, connector: nil, now: now),
             byConnector: try throughputByConnector(window: window.seconds, bucket: window.bucket, now: now),
-            groups: try errorGroups(limit: 50),
-            retryQueue: try retryQueue(limit: 50),
-            aging: try agingCached(asOf: now.isoDay),
+            groups: try errorGroups(connector: nil, limit: 50),
+            retryQueue: try retryQueue(connector: nil, limit: 50, after: nil),
+            aging: try agingCached(asOf: now.isoDay, by: .due),
             refusedToday: try rejectedCount(since: midnight))
     }
 
@@ -122,17 +148,17 @@ extension Store: DashboardReading, DashboardActing {
     }
 
     public func failures(_ filter: FailureFilter, limit: Int) throws -> [FailedDelivery] {
-        try failedDeliveries(filter, limit: limit)
+        try failedDeliveries(filter, limit: limit, before: nil)
     }
 
     public func groups(connector: ConnectorID?) throws -> [ErrorGroup] {
         try errorGroups(connector: connector, limit: 500)
     }
 
-    public func retries(limit: Int) throws -> [FailedDelivery] { try retryQueue(limit: limit) }
+    public func retries(limit: Int) throws -> [FailedDelivery] { try retryQueue(connector: nil, limit: limit, after: nil) }
 
     public func eventPage(_ filter: EventFilter, before: EventID?, limit: Int) throws -> EventPage {
-        try events(filter, limit: limit, before: before)
+        try events(filter, limit: limit, before: before, textBudget: .standard)
     }
 
     public func event(_ id: EventID) throws -> EventDetail? { try eventDetail(id) }
@@ -165,10 +191,10 @@ extension Store: DashboardReading, DashboardActing {
     /// trends read the retained history's hourly rollups (up to `mapHistoryDays`). The advisor uses
     /// its default thresholds: the dashboard does not read the hub's configuration.
     public func mapSnapshot(now: Date, days: Int) throws -> MapSnapshot {
-        let traffic = try trafficSnapshot(now: now, days: days, historyDays: Self.mapHistoryDays)
+        let traffic = try trafficSnapshot(now: now, days: days, historyDays: mapHistoryDays)
         return MapSnapshot(map: IntegrationMap.build(from: traffic), advice: Advisor().advise(traffic))
     }
-
-    /// Days of hourly rollups the advisor's growth trends read.
-    public static let mapHistoryDays = 90
 }
+
+/// Days of hourly rollups the advisor's growth trends read.
+let mapHistoryDays = 90

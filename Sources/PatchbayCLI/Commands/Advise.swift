@@ -33,7 +33,7 @@ extension Patchbay {
                     throw CLIError(error.description)
                 }
             }
-            let store: any TrafficReading = try database.open(.readOnly)
+            let store: any TrafficReading = try database.openStore(readOnly: true)
             let snapshot = try store.trafficSnapshot(now: Date(), days: days, historyDays: 90)
             let advice = Advisor(thresholds: thresholds).advise(snapshot)
             emit(json ? AdviceRender.json(advice).rendered(pretty: true) : AdviceRender.text(advice))

@@ -18,7 +18,7 @@ extension Patchbay {
         }
 
         func run() async throws {
-            let store: any CommandLineReading = try database.open(.readOnly)
+            let store: any CommandLineReading = try database.openStore(readOnly: true)
             let date = asOf ?? Date().isoDay
             let reports = try store.aging(asOf: date, by: by)
             if json { emit(Render.aging(reports).rendered(pretty: true)) }

@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayPostgres
 import PatchbayStore
 
 /// The reads the commands make (`status`, `failed`, `events`, `show`, `aging`, `rejected`, `import`).
@@ -16,3 +17,4 @@ protocol CommandLineReading: Sendable {
 }
 
 extension Store: CommandLineReading {}
+extension PostgresStore: CommandLineReading {}

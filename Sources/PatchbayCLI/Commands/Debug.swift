@@ -21,7 +21,7 @@ extension Patchbay.Debug {
         @Option(help: "Lease, seconds.") var lease = 60.0
 
         func run() async throws {
-            let store: any DeliveryQueue = try database.open()
+            let store: any DeliveryQueue = try database.openStore()
             var out = FileHandle.standardOutput
             while true {
                 let claims = try store.claimDueDeliveries(limit: batch, lease: lease, owner: owner)

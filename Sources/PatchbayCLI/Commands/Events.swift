@@ -24,7 +24,7 @@ extension Patchbay {
         }
 
         func run() async throws {
-            let store: any CommandLineReading & ConnectorCatalog = try database.open(.readOnly)
+            let store: any CommandLineReading & ConnectorCatalog = try database.openStore(readOnly: true)
             let now = Date()
             var filter = EventFilter(topic: topic, state: state, correlationId: correlation, text: grep)
             if let connector { filter.connectorId = try store.requireConnector(connector).id }
@@ -53,7 +53,7 @@ extension Patchbay {
         @OptionGroup var output: JSONOption
 
         func run() async throws {
-            let store: any CommandLineReading & ConnectorCatalog = try database.open(.readOnly)
+            let store: any CommandLineReading & ConnectorCatalog = try database.openStore(readOnly: true)
             guard let detail = try store.eventDetail(eventId) else { throw StoreError.unknownEvent(eventId) }
             emit(output.json ? Render.eventDetail(detail).rendered(pretty: true) : Render.eventDetailText(detail))
         }

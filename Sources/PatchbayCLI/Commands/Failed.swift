@@ -43,7 +43,7 @@ extension Patchbay {
         }
 
         func run() async throws {
-            let store: any CommandLineReading & ConnectorCatalog = try database.open(.readOnly)
+            let store: any CommandLineReading & ConnectorCatalog = try database.openStore(readOnly: true)
             let now = Date()
             if grouped {
                 let connector = try filter.connector.map { try store.requireConnector($0).id }

@@ -30,7 +30,7 @@ extension Patchbay.Import {
         @OptionGroup var output: JSONOption
 
         func run() async throws {
-            let store: any CommandLineReading & ConnectorCatalog & BatchLedger = try database.open()
+            let store: any CommandLineReading & ConnectorCatalog & BatchLedger = try database.openStore()
             let currency = (currency ?? store.homeCurrency).uppercased()
             guard Currency.isValidCode(currency) else {
                 throw CLIError("--currency must be a three-letter ISO 4217 code, got '\(currency)'")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PatchbayPostgres
 import PatchbayStore
 
 extension Patchbay {
@@ -22,6 +23,17 @@ extension Patchbay {
         }
 
         func run() async throws {
+            if PostgresLocation.isPostgres(database.path) {
+                if check {
+                    throw ValidationError("--check reads a SQLite file; PostgreSQL checks its own pages (see amcheck)")
+                }
+                let store = try PostgresStore.open(try PostgresLocation(url: database.path),
+                                                   mode: .create(homeCurrency: homeCurrency.uppercased()))
+                defer { store.close() }
+                let migrations = try store.appliedMigrations()
+                emit("Ready \(store.path): schema \(migrations.last ?? "-"), home currency \(store.homeCurrency)")
+                return
+            }
             let existed = FileManager.default.fileExists(atPath: database.path)
             let store = try database.open(.create(homeCurrency: homeCurrency.uppercased()))
             if check {

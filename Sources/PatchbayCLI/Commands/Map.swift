@@ -24,7 +24,7 @@ extension Patchbay {
         }
 
         func run() async throws {
-            let store: any TrafficReading = try database.open(.readOnly)
+            let store: any TrafficReading = try database.openStore(readOnly: true)
             let map = IntegrationMap.build(from: try store.trafficSnapshot(now: Date(), days: days, historyDays: 90))
             if json { emit(MapRender.json(map).rendered(pretty: true)) }
             else if dot { emit(MapRender.dot(map)) }

@@ -12,7 +12,7 @@ extension Patchbay {
         @Option(help: "Why, shown on the dashboard.") var reason: String?
 
         func run() async throws {
-            let store: any OperatorActions = try database.open()
+            let store: any OperatorActions = try database.openStore()
             let changed = try store.setPaused(connector, paused: true, reason: reason)
             emit(changed ? "Paused \(connector)." : "\(connector) was already paused.")
         }
@@ -25,7 +25,7 @@ extension Patchbay {
         @Argument(help: "Connector name.") var connector: String
 
         func run() async throws {
-            let store: any OperatorActions = try database.open()
+            let store: any OperatorActions = try database.openStore()
             let changed = try store.setPaused(connector, paused: false)
             emit(changed ? "Resumed \(connector)." : "\(connector) was not paused.")
         }

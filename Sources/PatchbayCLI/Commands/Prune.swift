@@ -13,7 +13,7 @@ extension Patchbay {
         var olderThan: Duration
 
         func run() async throws {
-            let store: any Retention = try database.open()
+            let store: any Retention = try database.openStore()
             let deleted = try store.prune(receivedBefore: olderThan.before(Date()))
             emit("Pruned \(deleted) events.")
         }

@@ -16,7 +16,7 @@ extension Patchbay {
         }
 
         func run() async throws {
-            let store: any CommandLineReading & ConnectorCatalog = try database.open(.readOnly)
+            let store: any CommandLineReading & ConnectorCatalog = try database.openStore(readOnly: true)
             let rows = try store.rejections(limit: limit)
             let names = Dictionary(uniqueKeysWithValues: try store.connectors().map { ($0.id, $0.name) })
             if output.json {

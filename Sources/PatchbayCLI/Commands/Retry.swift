@@ -32,7 +32,7 @@ extension Patchbay {
         }
 
         func run() async throws {
-            let store: any OperatorActions & ConnectorCatalog = try database.open()
+            let store: any OperatorActions & ConnectorCatalog = try database.openStore()
             if let to {
                 let result = all
                     ? try store.retarget(matching: try filter.filter(store, now: Date(), group: group), to: to)
@@ -68,7 +68,7 @@ extension Patchbay {
         }
 
         func run() async throws {
-            let store: any OperatorActions & ConnectorCatalog = try database.open()
+            let store: any OperatorActions & ConnectorCatalog = try database.openStore()
             let result = try connector.map { try store.discard(connector: try store.requireConnector($0).id, reason: reason) }
                 ?? store.discard(ids, reason: reason)
             report(result, verb: "Discarded", json: output.json)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PatchbayConnectors
+import PatchbayPostgres
 import PatchbayRuntime
 import PatchbayStore
 
@@ -44,17 +45,26 @@ extension Patchbay {
             // (Not `DatabaseOptions().path`: a ParsableArguments made by hand traps when read.)
             let fromEnvironment = ProcessInfo.processInfo.environment["PATCHBAY_DB"].flatMap { $0.isEmpty ? nil : $0 }
             let path = given ?? configured ?? fromEnvironment ?? "patchbay.sqlite"
-            let creating = configured != nil && !FileManager.default.fileExists(atPath: path)
             let logger = HubLogging.bootstrap(level: logLevel ?? hub.logLevel, file: hub.logFile)
-            let store = try Store.open(at: path, mode: creating ? .create(homeCurrency: "USD") : .existing)
-            if creating { logger.notice("created a new database at \(path)") }
+            let store: any HubStore
+            if PostgresLocation.isPostgres(path) {
+                // Several nodes share this database; each runs this same command. Only the
+                // configuration's own `database:` gets its schema created here, as with a file.
+                let location = try PostgresLocation(url: path)
+                store = try PostgresStore.open(location, mode: configured != nil ? .create(homeCurrency: "USD") : .existing)
+                logger.notice("using the shared PostgreSQL database \(location)")
+            } else {
+                let creating = configured != nil && !FileManager.default.fileExists(atPath: path)
+                store = try Store.open(at: path, mode: creating ? .create(homeCurrency: "USD") : .existing)
+                if creating { logger.notice("created a new database at \(path)") }
+            }
             let runtime = try HubRuntime(config: hub, store: store, logger: logger)
             try await runtime.run()
         }
 
         /// The configuration's `database:`, relative to the configuration file unless absolute.
         static func resolve(_ database: String, besideConfig config: String) -> String {
-            if database.hasPrefix("/") { return database }
+            if database.hasPrefix("/") || PostgresLocation.isPostgres(database) { return database }
             return URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent(database).path
         }
     }
@@ -112,20 +122,25 @@ extension Patchbay {
         private func warnAboutOrphans(configured: Set<String>, database: String?) {
             let given = db.flatMap { $0.isEmpty ? nil : $0 }
             let path = given ?? database.map { database in
-                database.hasPrefix("/")
+                database.hasPrefix("/") || PostgresLocation.isPostgres(database)
                     ? database : URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent(database).path
             } ?? defaultDatabase
-            guard FileManager.default.fileExists(atPath: path) else { return }
+            let postgres = PostgresLocation.isPostgres(path)
+            guard postgres || FileManager.default.fileExists(atPath: path) else { return }
+            // A URL is shown without its password, in warnings and in the commands they suggest.
+            let shown = postgres ? ((try? PostgresLocation(url: path))?.description ?? "the PostgreSQL database") : path
             do {
-                let store = try Store.open(at: path, mode: .readOnly)
+                let store: any ConnectorCatalog = postgres
+                    ? try PostgresStore.open(try PostgresLocation(url: path), mode: .readOnly)
+                    : try Store.open(at: path, mode: .readOnly)
                 // The commands in the warning find this database without --db only if it is their default.
-                let flag = path == defaultDatabase ? nil : path
+                let flag = path == defaultDatabase ? nil : shown
                 for orphan in try store.orphanedConnectors(configured: configured) {
                     emit("warning: " + orphan.warning(database: flag))
                 }
             } catch StoreError.olderSchema {
-                emit("note: \(path): the schema is older than this patchbay, so it was not compared with the "
-                    + "configuration; `patchbay run` migrates it (or `patchbay init --db \(path)`), then check again")
+                emit("note: \(shown): the schema is older than this patchbay, so it was not compared with the "
+                    + "configuration; `patchbay run` migrates it (or `patchbay init --db \(shown)`), then check again")
             } catch {
                 emit("warning: the database was not compared with the configuration: \(error)")
             }

@@ -11,7 +11,7 @@ extension Patchbay {
         @OptionGroup var output: JSONOption
 
         func run() async throws {
-            let store: any CommandLineReading = try database.open(.readOnly)
+            let store: any CommandLineReading = try database.openStore(readOnly: true)
             let statuses = try store.connectorStatuses()
             if output.json {
                 emit(Render.status(statuses).rendered(pretty: true))

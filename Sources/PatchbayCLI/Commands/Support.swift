@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import PatchbayInsights
+import PatchbayPostgres
 import PatchbayStore
 import PatchbayText
 import PatchbayValues
@@ -32,9 +34,23 @@ public struct Duration: ExpressibleByArgument, Sendable, Equatable {
     public static var defaultCompletionKind: CompletionKind { .default }
 }
 
+/// Every role a command may ask of a database, on either backend.
+typealias CommandStore = CommandLineReading & ConnectorCatalog & BatchLedger & OperatorActions & Retention
+    & DeliveryQueue & TrafficReading
+
 extension DatabaseOptions {
+    /// A SQLite file with a mode of its own (`init`, `seed`, `demo` create one).
     func open(_ mode: Store.OpenMode = .existing, durability: Store.Durability = .full) throws -> Store {
         try Store.open(at: path, mode: mode, durability: durability)
+    }
+
+    /// The database `--db` names, on whichever backend it is: a file, or a `postgres://` URL.
+    func openStore(readOnly: Bool = false) throws -> any CommandStore {
+        if PostgresLocation.isPostgres(path) {
+            return try PostgresStore.open(try PostgresLocation(url: path), mode: readOnly ? .readOnly : .existing,
+                                          maxConnections: 2)
+        }
+        return try Store.open(at: path, mode: readOnly ? .readOnly : .existing)
     }
 }
 
