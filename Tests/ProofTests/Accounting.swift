@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayPostgres
 import PatchbayStore
 import TestSupport
 import Testing
@@ -82,12 +83,22 @@ struct AccountingReport: CustomStringConvertible {
     }
 }
 
+/// The reads the accounting makes, on either backend.
+protocol AccountingReading {
+    func connector(named name: String) throws -> Connector?
+    func events(_ filter: EventFilter, limit: Int, before: EventID?, textBudget: TextSearchBudget) throws -> EventPage
+    func deliveries(connector: ConnectorID) throws -> [Delivery]
+}
+
+extension Store: AccountingReading {}
+extension PostgresStore: AccountingReading {}
+
 enum Accounting {
     /// Compares the senders' acknowledged ids with the store (read-only) and the target's requests.
     ///
     /// `sink` is the sink connector whose deliveries the target received; every acknowledged message
     /// must have one delivery to it.
-    static func check(acked: Set<String>, store: Store, sink: String, received: [Reception],
+    static func check(acked: Set<String>, store: any AccountingReading, sink: String, received: [Reception],
                       duplicateBound: Int) throws -> AccountingReport {
         var report = AccountingReport()
         report.acked = acked.count
@@ -101,7 +112,7 @@ enum Accounting {
         var eventsByKey: [String: [EventID]] = [:]
         var before: EventID?
         repeat {
-            let page = try store.events(EventFilter(connectorId: sinkId), limit: 5000, before: before)
+            let page = try store.events(EventFilter(connectorId: sinkId), limit: 5000, before: before, textBudget: .standard)
             for summary in page.events { eventsByKey[summary.event.idempotencyKey, default: []].append(summary.event.id) }
             before = page.nextCursor
         } while before != nil

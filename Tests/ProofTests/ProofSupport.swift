@@ -59,7 +59,9 @@ final class HubProcess: @unchecked Sendable {
     /// Starts `patchbay run --config config --db db`, with `PATCHBAY_FAULTS=faults` when given.
     init(config: URL, db: String, log: URL, faults: String? = nil, logLevel: String = "notice") throws {
         // `run` refuses a missing --db (only a configuration's own `database:` is created).
-        if !FileManager.default.fileExists(atPath: db) { _ = try Store.open(at: db, mode: .create(homeCurrency: "USD")) }
+        if !db.hasPrefix("postgres://"), !FileManager.default.fileExists(atPath: db) {
+            _ = try Store.open(at: db, mode: .create(homeCurrency: "USD"))
+        }
         let process = Process()
         process.executableURL = Proof.binary
         process.arguments = ["run", "--config", config.path, "--db", db, "--log-level", logLevel]
