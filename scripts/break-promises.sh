@@ -8,7 +8,7 @@
 # It works in a separate git worktree of HEAD (default ../patchbay-mutants), never in this one, so
 # a mutant can't be committed or picked up by another build. The first build there is a full debug
 # build (many minutes on 2 cores); each mutant then rebuilds only what it touched.
-# Promises: 2 2b 2c 3 4 5 6 6b 6c 6d 7 7b 7c 8 8b 9 9b 9c (1, durability, was broken for real once: see GUARANTEES.md).
+# Promises: 2 2b 2c 2p 3 4 4p 5 6 6b 6c 6d 7 7b 7c 8 8b 9 9b 9c 10 10b (1, durability, was broken for real once: see GUARANTEES.md).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -90,6 +90,15 @@ if want 2; then
         'QueueTests|CrashLoopTests|killDuringBurst' PATCHBAY_CRASH_ROUNDS=3
 fi
 
+if want 2p; then
+    # The same mutant on PostgreSQL: recovery marks a lease that expired without an outcome delivered.
+    mutate Sources/PatchbayPostgres/PostgresStore+Queue.swift \
+        'let newState: DeliveryState = attempts >= maxAttempts ? .dead : .retrying' \
+        'let newState: DeliveryState = attempts >= maxAttempts ? .dead : .delivered'
+    run 2p "PostgreSQL: lease recovery marks a delivery that never got an outcome as delivered" \
+        'QueueConformanceTests|FailoverTests' PATCHBAY_FAILOVER_ROUNDS=1
+fi
+
 if want 2b; then
     # The delivery client follows redirects again: a 302 to another origin counts as delivered there.
     mutate Sources/PatchbayRuntime/HTTPClientTransport.swift \
@@ -121,6 +130,13 @@ if want 4; then
     run 4 "an outcome is recorded without checking the lease token" 'QueueTests|StaleWorkerTests'
 fi
 
+if want 4p; then
+    mutate Sources/PatchbayPostgres/PostgresStore+Queue.swift \
+        'guard let lease = held[outcome.deliveryId], lease.token == outcome.leaseToken,' \
+        'guard let lease = held[outcome.deliveryId],'
+    run 4p "PostgreSQL: an outcome is recorded without checking the lease token" 'QueueConformanceTests'
+fi
+
 if want 5; then
     mutate Sources/PatchbayStore/Store+Operator.swift \
         'try forEachMovable(ids, db: db, result: &result, allowed: \.isRequeueable,' \
@@ -130,11 +146,11 @@ fi
 
 if want 6; then
     mutate Sources/PatchbayHub/Import/InvoiceCSV.swift \
-        'if let problem = Store.invoiceProblem(in: invoices) {' \
-        'if false, let problem = Store.invoiceProblem(in: invoices) {'
+        'if let problem = InvoiceInput.firstProblem(in: invoices) {' \
+        'if false, let problem = InvoiceInput.firstProblem(in: invoices) {'
     mutate Sources/PatchbayHub/Import/InvoiceCSV.swift \
-        'if Store.isBlank(text) {' \
-        'if false && Store.isBlank(text) {'
+        'if InvoiceInput.isBlank(text) {' \
+        'if false && InvoiceInput.isBlank(text) {'
     run 6 "the CSV reader accepts rows the store refuses (the U+00A0 customer)" 'BadInputCorpusTests|InvoiceCSVTests'
 fi
 
@@ -237,6 +253,23 @@ if want 9c; then
         'let replayGuard = replayWindow > 0 && headersUnsigned' \
         'let replayGuard = replayWindow < 0 && headersUnsigned'
     run 9c "a replayed signed body is stored as a new event" 'ReplayAndFloodTests'
+fi
+
+if want 10; then
+    # A claim on PostgreSQL ignores the sink's shared concurrency: each node takes its own.
+    mutate Sources/PatchbayPostgres/PostgresStore+Queue.swift \
+        'wanted = min(wanted, shared.allowed)' \
+        'wanted = min(wanted, max(shared.allowed, limit))'
+    run 10 "claims ignore the sink's concurrency held in the database" \
+        'SharedLimitsTests|FailoverTests' PATCHBAY_FAILOVER_ROUNDS=1
+fi
+
+if want 10b; then
+    # A worker sends a delivery whose lease ran out while it waited (a stopped node).
+    mutate Sources/PatchbayRuntime/Services.swift \
+        'if Date().millis >= claim.leaseExpiresAt - 200 {' \
+        'if false {'
+    run 10b "a worker sends past its lease" 'stoppedBeforeSend'
 fi
 
 echo

@@ -161,17 +161,33 @@ protocol ChangePolling: Sendable {
 extension ChangeWatcher: ChangePolling {}
 
 /// The change feed (PostgreSQL's LISTEN/NOTIFY) as answers to `poll()`: a notification raises a
-/// flag, and a poll reads and lowers it, so the loop asks no database while nothing happens.
+/// flag, and a poll reads and lowers it, so the loop asks no database while nothing happens. A
+/// writer announces at most one write per 200 ms, so each notice is answered twice: now, and once
+/// more half a second later, for what the writer's throttle left unannounced.
 final class FeedPoller: ChangePolling {
-    private let changed = Atomic<Bool>(true)
+    private let state = Mutex<(changed: Bool, again: Date?)>((true, nil))
     private let subscription = Mutex<(any ChangeSubscription)?>(nil)
 
     init(feed: any ChangeFeed) throws {
-        let subscription = try feed.watchChanges { [weak self] _ in self?.changed.store(true, ordering: .relaxed) }
+        let subscription = try feed.watchChanges { [weak self] _ in
+            self?.state.withLock { $0 = (true, Date().addingTimeInterval(0.5)) }
+        }
         self.subscription.withLock { $0 = subscription }
     }
 
-    func poll() throws -> Bool { changed.exchange(false, ordering: .relaxed) }
+    func poll() throws -> Bool {
+        state.withLock { state in
+            if state.changed {
+                state.changed = false
+                return true
+            }
+            if let again = state.again, Date() >= again {
+                state.again = nil
+                return true
+            }
+            return false
+        }
+    }
 
     deinit { subscription.withLock { $0?.cancel() } }
 }

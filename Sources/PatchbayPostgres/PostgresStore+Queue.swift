@@ -247,8 +247,6 @@ extension PostgresStore {
                 WHERE id = \(connector)
                 """)
         }
-        // Readers that redraw on change (the dashboard) learn of outcomes too: one NOTIFY per batch.
-        try PostgresChanges.notifyWrite(session)
         return results
     }
 

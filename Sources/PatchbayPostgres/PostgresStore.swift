@@ -30,6 +30,8 @@ public final class PostgresStore: Sendable {
     public let homeCurrency: String
     let pool: ConnectionPool
     let logger: Logger
+    /// When this store last announced a write (ms), for `announceWrite`'s throttle.
+    let lastWriteNotice = Atomic<Int64>(0)
 
     /// What `status`, errors and warnings call this database: its URL without a password.
     public var path: String { location.description }
@@ -108,6 +110,7 @@ public final class PostgresStore: Sendable {
                     try session.run("BEGIN")
                     do {
                         let result = try body(session)
+                        try announceWrite(session)
                         try session.run("COMMIT")
                         return result
                     } catch {
@@ -141,6 +144,18 @@ public final class PostgresStore: Sendable {
         } catch {
             throw Self.storeError(error, location: location)
         }
+    }
+
+    /// Tells readers that redraw on change (the dashboard) that something was written: a `write`
+    /// NOTIFY, at most one per 200 ms from this store. PostgreSQL serializes the commits of
+    /// transactions that notify, so the hub's hot path must not notify on every write; a reader
+    /// looks again shortly after each notice, which covers what the throttle left out.
+    func announceWrite(_ session: Session) throws {
+        let now = Date().millis
+        let last = lastWriteNotice.load(ordering: .relaxed)
+        guard now - last >= 200,
+              lastWriteNotice.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
+        try PostgresChanges.notifyWrite(session)
     }
 
     static func isTransient(_ error: PSQLError) -> Bool {

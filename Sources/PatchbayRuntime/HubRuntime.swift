@@ -31,6 +31,7 @@ public final class HubRuntime: Sendable {
     /// Per source: how many refusals a second are stored in full (`retention.rejected_detail`).
     let rejectionDetail: [ConnectorID: TokenBucket]
     let stop = StopFlag()
+    private let changeFeedActive = FlagBox()
     private let group = GroupBox()
     private let boundPort = PortBox()
 
@@ -102,6 +103,7 @@ public final class HubRuntime: Sendable {
             logger: logger))
         group.set(serviceGroup)
         let feed = watchChanges()
+        changeFeedActive.set(feed != nil)
         defer { feed?.cancel() }
         logger.info("hub starting", metadata: [
             "listen": "\(config.host):\(config.port)", "connectors": "\(config.connectors.count)", "owner": "\(owner)",
@@ -125,6 +127,9 @@ public final class HubRuntime: Sendable {
 
     func id(of name: String) -> ConnectorID { connectorIds[name]! }
 
+    /// Whether another node's work reaches this one's workers as it happens (see `watchChanges`).
+    var hasChangeFeed: Bool { changeFeedActive.value }
+
     /// On a store with a change feed (PostgreSQL's LISTEN/NOTIFY), another node's ingest wakes this
     /// node's workers at once. Without one (SQLite, or the feed failing) workers still look at least
     /// once a second.
@@ -133,8 +138,12 @@ public final class HubRuntime: Sendable {
         let wakes = self.wakes
         do {
             return try feed.watchChanges { change in
-                guard case .due(let connectors) = change else { return }
-                let woken = connectors.compactMap { wakes[$0] }
+                // `.other` after a gap in the feed: notifications may have been missed, so every worker looks.
+                let woken: [Wake]
+                switch change {
+                case .due(let connectors): woken = connectors.compactMap { wakes[$0] }
+                case .other: woken = Array(wakes.values)
+                }
                 guard !woken.isEmpty else { return }
                 Task { for wake in woken { await wake.signal() } }
             }
@@ -155,6 +164,14 @@ public final class HubRuntime: Sendable {
     public func nudge(connector name: String) async {
         if let id = connectorIds[name] { await wake(id) }
     }
+}
+
+/// A flag set once the services start.
+private final class FlagBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    func set(_ value: Bool) { lock.withLock { flag = value } }
+    var value: Bool { lock.withLock { flag } }
 }
 
 /// Holds the service group once it exists, for `shutdown()`.

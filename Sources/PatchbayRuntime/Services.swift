@@ -102,11 +102,16 @@ final class DeliveryWorker: Sendable {
                 if claims.isEmpty {
                     let id = self.id
                     let next = try? await Blocking.run { try store.nextDueAt(connector: id) }
-                    var wait = 1.0
+                    // With a change feed every ingest, recovery and operator retry on any node wakes
+                    // this worker, so it sleeps until the next due time (at most 30 s); without one
+                    // it looks again within a second, for another process's retry.
+                    let idle = runtime.hasChangeFeed ? 30.0 : 1.0
+                    var wait = idle
                     if let next {
                         let dueIn = Double(next - Date().millis) / 1000
-                        // Due now yet nothing claimed: the connector is paused, or another hub took it.
-                        wait = dueIn <= 0 ? max(poll, 0.25) : min(1, dueIn)
+                        // Due now yet nothing claimed: the connector is paused, at its shared limit,
+                        // or another hub took it.
+                        wait = dueIn <= 0 ? max(poll, 0.25) : min(idle, dueIn)
                     }
                     await wake.wait(timeout: wait)
                     continue
@@ -124,6 +129,7 @@ final class DeliveryWorker: Sendable {
     }
 
     private func deliver(_ claim: Claim) async {
+        Faults.pause("delivery.before-send")
         // A worker that reaches a delivery after its lease ran out (its process was stopped or
         // starved) does not send it: the delivery is another worker's to take, and sending now would
         // run beside that worker's attempt, past the connector's concurrency. Recovery counts the attempt.

@@ -198,6 +198,87 @@ extension Proofs {
             try await client.shutdown()
         }
 
+        @Test("a node stopped between its claim and its send does not send after its lease ran out: the other node's send is the only one")
+        func stoppedBeforeSend() async throws {
+            guard let server = Self.server() else { return }
+            let name = "pb_stopped_\(UInt32.random(in: 0...UInt32.max))"
+            let location = try PostgresAdmin.createDatabase(name, on: server)
+            try PostgresStore.open(location, mode: .create(homeCurrency: "USD")).close()
+            let directory = try TemporaryDirectory()
+            let target = try await ScriptedTarget()
+            let reaper = ProcessReaper()
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            defer {
+                reaper.killAll()
+                target.stop()
+                directory.remove()
+                try? PostgresAdmin.dropDatabase(name, on: server)
+            }
+            let ports = try (0..<2).map { _ in try Proof.freePort() }
+            let configs = try ports.enumerated().map { index, port -> URL in
+                let url = directory.url.appendingPathComponent("node\(index).yaml")
+                try """
+                    server: {listen: "127.0.0.1:\(port)"}
+                    delivery: {lease: 3s, poll: 100ms, batch: 1}
+                    connectors:
+                      events: {module: webhook, signature: github, secret: "${GITHUB_SECRET}"}
+                      sink:
+                        module: http
+                        url: "\(target.url)/sink/orders"
+                        subscribe: [order_created]
+                        concurrency: 1
+                        timeout: 1s
+                    """.write(to: url, atomically: true, encoding: .utf8)
+                return url
+            }
+            let logs = (0..<2).map { directory.url.appendingPathComponent("node\($0).log") }
+            // Node A stops itself (SIGSTOP) at its first delivery, after the claim, before the send.
+            let a = try HubProcess(config: configs[0], db: location.description, log: logs[0],
+                                   environment: ["PATCHBAY_PAUSES": "delivery.before-send:1"])
+            reaper.add(a)
+            #expect(await a.waitHealthy(client, port: ports[0]), "node a did not come up: \(a.logText().suffix(400))")
+            #expect(await GitHubSender(client: client, port: ports[0]).send(id: "m1") == 200)
+            let stopped = await Self.waitStopped(a, timeout: 10)
+            try #require(stopped, "node a never stopped at delivery.before-send: \(a.logText().suffix(400))")
+
+            // Node B recovers the lease once it expires and delivers.
+            let b = try HubProcess(config: configs[1], db: location.description, log: logs[1])
+            reaper.add(b)
+            #expect(await b.waitHealthy(client, port: ports[1]))
+            let deadline = Date().addingTimeInterval(20)
+            while target.count("/sink/orders") == 0, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(target.count("/sink/orders") == 1, "node b delivered the message")
+
+            // Node A goes on: its lease ran out while it was stopped, so it must not send.
+            a.signal(SIGCONT)
+            try await Task.sleep(for: .seconds(2))
+            #expect(target.count("/sink/orders") == 1, "node a sent after its lease ran out")
+            #expect(a.logText().contains("lease ran out before the send"), "\(a.logText().suffix(600))")
+            let store = try PostgresStore.open(location, mode: .readOnly, maxConnections: 1)
+            defer { store.close() }
+            let sink = try #require(try store.connector(named: "sink"))
+            let delivery = try #require(try store.deliveries(connector: sink.id).first)
+            #expect(delivery.state == .delivered)
+            #expect(try store.attempts(delivery: delivery.id).map(\.outcome) == [.leaseExpired, .success])
+            #expect(await a.terminate() == 0)
+            #expect(await b.terminate() == 0)
+            try await client.shutdown()
+        }
+
+        /// Whether the process is stopped (state `T` in /proc), within `timeout` seconds.
+        static func waitStopped(_ hub: HubProcess, timeout: TimeInterval) async -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline, hub.isRunning {
+                if let stat = try? String(contentsOfFile: "/proc/\(hub.pid)/stat", encoding: .utf8),
+                   let close = stat.lastIndex(of: ")"),
+                   stat[stat.index(close, offsetBy: 2)] == "T" {
+                    return true
+                }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return false
+        }
+
         /// The PostgreSQL server to test on; in CI it must be there.
         static func server() -> PostgresLocation? {
             if let url = ProcessInfo.processInfo.environment["PATCHBAY_TEST_POSTGRES_URL"], !url.isEmpty,

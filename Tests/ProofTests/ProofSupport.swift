@@ -57,7 +57,8 @@ final class HubProcess: @unchecked Sendable {
     let log: URL
 
     /// Starts `patchbay run --config config --db db`, with `PATCHBAY_FAULTS=faults` when given.
-    init(config: URL, db: String, log: URL, faults: String? = nil, logLevel: String = "notice") throws {
+    init(config: URL, db: String, log: URL, faults: String? = nil, logLevel: String = "notice",
+         environment extra: [String: String] = [:]) throws {
         // `run` refuses a missing --db (only a configuration's own `database:` is created).
         if !db.hasPrefix("postgres://"), !FileManager.default.fileExists(atPath: db) {
             _ = try Store.open(at: db, mode: .create(homeCurrency: "USD"))
@@ -69,6 +70,8 @@ final class HubProcess: @unchecked Sendable {
         environment["GITHUB_SECRET"] = Proof.githubSecret
         environment.removeValue(forKey: "PATCHBAY_FAULTS")
         if let faults { environment["PATCHBAY_FAULTS"] = faults }
+        environment.removeValue(forKey: "PATCHBAY_PAUSES")
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
         let handle = try FileHandle(forWritingTo: log)

@@ -123,4 +123,21 @@ struct SharedLimitsTests {
         }
         #expect(seen.withLock { $0 }.contains(.due([h.erp, h.mail])))
     }
+
+    @Test("a batch job runs on one node at a time; when the holder's connection ends, another node takes the job",
+          arguments: sharedBackends)
+    func jobLocks(backend: Backend) throws {
+        let h = try backend.make()
+        let a = try #require(h.store as? any JobLocks)
+        let b = try #require(try h.openAnother() as? any JobLocks)
+        let held = try #require(try a.tryJobLock("qb-ar"))
+        #expect(try b.tryJobLock("qb-ar") == nil, "held by node a")
+        let other = try #require(try b.tryJobLock("xero-sync"), "another job is free")
+        other.release()
+        // Releasing is what a dead node's connection does too: the server lets go of the lock.
+        held.release()
+        let taken = try #require(try b.tryJobLock("qb-ar"), "node b takes the job once a lets go")
+        #expect(try a.tryJobLock("qb-ar") == nil)
+        taken.release()
+    }
 }

@@ -29,4 +29,29 @@ public enum Faults {
             _exit(137)
         }
     }
+
+    private static let pauses: [String: Int] = {
+        guard let spec = ProcessInfo.processInfo.environment["PATCHBAY_PAUSES"], !spec.isEmpty else { return [:] }
+        var out: [String: Int] = [:]
+        for item in spec.split(separator: ",") {
+            let parts = item.split(separator: ":")
+            out[String(parts[0])] = parts.count > 1 ? Int(parts[1]) ?? 1 : 1
+        }
+        return out
+    }()
+    nonisolated(unsafe) private static var pauseCounts: [String: Int] = [:]
+
+    /// Stops the whole process here (SIGSTOP, as a frozen VM or a swap storm would) if `point` is
+    /// armed in `PATCHBAY_PAUSES` and this is its nth passage; a test continues it with SIGCONT.
+    public static func pause(_ point: String) {
+        guard let nth = pauses[point] else { return }
+        let n = lock.withLock { () -> Int in
+            pauseCounts[point, default: 0] += 1
+            return pauseCounts[point]!
+        }
+        if n == nth {
+            FileHandle.standardError.write(Data("patchbay: paused at \(point) (passage \(n))\n".utf8))
+            raise(SIGSTOP)
+        }
+    }
 }
