@@ -87,6 +87,16 @@ public final class PostgresStore: Sendable {
 
     deinit { pool.shutdown() }
 
+    /// What decides whether a commit survives a crash, as this store's sessions see it:
+    /// `synchronous_commit` and `fsync` (both must be `on` for acknowledged webhooks to be durable).
+    public func durabilitySettings() throws -> [String: String] {
+        try read { session in
+            let row = try session.rows("SELECT current_setting('synchronous_commit'), current_setting('fsync')").first!
+            let (commit, fsync) = try row.decode((String, String).self)
+            return ["synchronous_commit": commit, "fsync": fsync]
+        }
+    }
+
     /// The names of the migrations this database has run, oldest first.
     public func appliedMigrations() throws -> [String] {
         try read { session in
@@ -274,9 +284,13 @@ final class ConnectionPool: Sendable {
         // A node stopped in the middle of a transaction (SIGSTOP, a swap storm) must not hold its
         // rows and locks for ever: the server ends such a session after 15 s, and its transaction
         // rolls back. No transaction of the store waits on anything but the database itself.
+        // A webhook is answered 2xx only after its commit: that commit must be flushed, whatever a
+        // role or database default says (`synchronous_commit = off` would acknowledge what a
+        // server crash can still lose).
         configuration.options.additionalStartupParameters = [
             ("application_name", "patchbay"),
             ("idle_in_transaction_session_timeout", "15000"),
+            ("synchronous_commit", "on"),
         ]
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),

@@ -140,4 +140,11 @@ struct SharedLimitsTests {
         #expect(try a.tryJobLock("qb-ar") == nil)
         taken.release()
     }
+
+    @Test("every session commits durably: synchronous_commit and fsync are on", arguments: sharedBackends)
+    func durableCommits(backend: Backend) throws {
+        let h = try backend.make()
+        let store = try #require(h.store as? PostgresStore)
+        #expect(try store.durabilitySettings() == ["synchronous_commit": "on", "fsync": "on"])
+    }
 }
