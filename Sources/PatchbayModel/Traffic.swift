@@ -177,3 +177,156 @@ public struct TrafficSnapshot: Sendable, Equatable {
         return byTopic.keys.sorted().map { ($0, byTopic[$0]!.sorted()) }
     }
 }
+
+extension TrafficSnapshot {
+    /// A snapshot assembled from the rows every backend reads: hourly rollup rows, each sink's
+    /// newest deliveries, the window's batch runs. The backends keep their SQL and decoding; the
+    /// sums, the peak hour, the percentiles and the order of every list are decided here, once, so
+    /// that the same rows make the same snapshot on each.
+    public struct Builder: Sendable {
+        public let now: Int64
+        public let windowDays: Int
+        public let historyDays: Int
+        public let connectors: [Connector]
+        /// The window's first millisecond: sums, routes and batch runs count from here.
+        public let windowStart: Int64
+        /// The history's first millisecond: daily volumes count from here.
+        public let historyStart: Int64
+        private let directions: [ConnectorID: ConnectorDirection]
+        private var perConnector: [ConnectorID: (daily: [Int64: DailyVolume], traffic: ConnectorTraffic)] = [:]
+        private var routes: [Route] = []
+        private var latencies: [RouteLatency] = []
+        private var byJob: [String: BatchJobActivity] = [:]
+        private var starts: [String: [Int64]] = [:]
+
+        /// At least one day of window, and at least the window of history.
+        public init(now: Int64, days: Int, historyDays: Int, connectors: [Connector]) {
+            self.now = now
+            windowDays = max(1, days)
+            self.historyDays = max(windowDays, historyDays)
+            self.connectors = connectors
+            windowStart = now - Int64(windowDays) * 86_400_000
+            historyStart = now - Int64(self.historyDays) * 86_400_000
+            directions = Dictionary(uniqueKeysWithValues: connectors.map { ($0.id, $0.direction) })
+        }
+
+        /// The `throughput_hour` buckets to read, both ends included.
+        public var hourBuckets: ClosedRange<Int64> { historyStart / 3_600_000...now / 3_600_000 }
+
+        /// The connectors whose deliveries are sampled, in the order given: routes come out in it.
+        public var sinks: [Connector] { connectors.filter { $0.direction == .sink } }
+
+        /// One `throughput_hour` row. Rows come in key order (bucket, then connector): of equal
+        /// hours, the first is the peak.
+        public mutating func addHour(bucket: Int64, connector: ConnectorID, received: Int, delivered: Int,
+                                     failed: Int, dead: Int) {
+            if received + delivered + failed + dead == 0 { return }
+            let hourStart = bucket * 3_600_000
+            let dayStart = hourStart / 86_400_000 * 86_400_000
+            var entry = perConnector[connector] ?? ([:], ConnectorTraffic(
+                connector: connector, daily: [], windowReceived: 0, windowDelivered: 0, windowFailed: 0,
+                windowDead: 0, peakHourStart: nil, peakHourEvents: 0, firstActivity: nil))
+            var day = entry.daily[dayStart] ?? DailyVolume(dayStart: dayStart)
+            day.received += received
+            day.delivered += delivered
+            day.failed += failed
+            day.dead += dead
+            entry.daily[dayStart] = day
+            entry.traffic.firstActivity = min(entry.traffic.firstActivity ?? hourStart, hourStart)
+            if hourStart + 3_600_000 > windowStart {
+                entry.traffic.windowReceived += received
+                entry.traffic.windowDelivered += delivered
+                entry.traffic.windowFailed += failed
+                entry.traffic.windowDead += dead
+                let carried = directions[connector] == .source ? received : delivered + dead
+                if carried > entry.traffic.peakHourEvents {
+                    entry.traffic.peakHourEvents = carried
+                    entry.traffic.peakHourStart = hourStart
+                }
+            }
+            perConnector[connector] = entry
+        }
+
+        /// The routes and latencies one sink's sample makes; add the sinks in the order of `sinks`.
+        public mutating func add(_ sample: SinkSample) {
+            let sampled = sample.read >= TrafficSnapshot.sampleLimit
+            for source in sample.counts.keys.sorted() {
+                for topic in sample.counts[source]!.keys.sorted() {
+                    let count = sample.counts[source]![topic]!
+                    routes.append(Route(source: source, sink: sample.sink, topic: topic, deliveries: count.n,
+                                        delivered: count.delivered, failing: count.failing, sampled: sampled))
+                }
+            }
+            for source in sample.waits.keys.sorted() {
+                let sorted = sample.waits[source]!.sorted()
+                latencies.append(RouteLatency(source: source, sink: sample.sink,
+                                              p50Ms: TrafficSnapshot.percentile(sorted, 0.50),
+                                              p95Ms: TrafficSnapshot.percentile(sorted, 0.95), samples: sorted.count))
+            }
+        }
+
+        /// One batch run of the window. Runs come ordered by job, then start: the intervals are
+        /// taken between consecutive rows.
+        public mutating func addBatchRun(job: String, connector: ConnectorID?, startedAt started: Int64, status: String,
+                                         rowsLoaded loaded: Int) {
+            var activity = byJob[job] ?? BatchJobActivity(
+                job: job, connector: connector, runs: 0, failedRuns: 0, rowsLoaded: 0, firstStartedAt: started,
+                lastStartedAt: started, medianIntervalMs: nil)
+            activity.connector = activity.connector ?? connector
+            activity.runs += 1
+            activity.failedRuns += status == "failed" ? 1 : 0
+            activity.rowsLoaded += loaded
+            activity.lastStartedAt = max(activity.lastStartedAt, started)
+            byJob[job] = activity
+            starts[job, default: []].append(started)
+        }
+
+        public func build() -> TrafficSnapshot {
+            let traffic = perConnector.keys.sorted().map { id -> ConnectorTraffic in
+                var entry = perConnector[id]!
+                entry.traffic.daily = entry.daily.keys.sorted().map { entry.daily[$0]! }
+                return entry.traffic
+            }
+            var batchJobs: [BatchJobActivity] = []
+            for job in byJob.keys.sorted() {
+                var activity = byJob[job]!
+                let times = starts[job]!
+                if times.count >= 2 {
+                    let gaps = zip(times.dropFirst(), times).map { $0 - $1 }.sorted()
+                    activity.medianIntervalMs = TrafficSnapshot.percentile(gaps, 0.5)
+                }
+                batchJobs.append(activity)
+            }
+            // The history actually retained: from the first hour with any count, at most what was asked.
+            let oldest = traffic.compactMap(\.firstActivity).min()
+            let retained = oldest.map { Int(min(Int64(historyDays), (now - $0) / 86_400_000 + 1)) } ?? 0
+            return TrafficSnapshot(now: now, windowDays: windowDays, historyDays: retained, connectors: connectors,
+                                   traffic: traffic, routes: routes, latencies: latencies, batchJobs: batchJobs)
+        }
+    }
+
+    /// One sink's newest deliveries in the window (at most `sampleLimit`), counted per source and
+    /// topic as they are read, so a backend can stream them.
+    public struct SinkSample: Sendable {
+        public let sink: ConnectorID
+        fileprivate var counts: [ConnectorID: [String: (n: Int, delivered: Int, failing: Int)]] = [:]
+        fileprivate var waits: [ConnectorID: [Int64]] = [:]
+        fileprivate var read = 0
+
+        public init(sink: ConnectorID) { self.sink = sink }
+
+        /// One delivery: its event's source and topic, its state, and receipt to its last update.
+        public mutating func add(source: ConnectorID, topic: String, state: String, waitMs: Int64) {
+            read += 1
+            var count = counts[source, default: [:]][topic] ?? (0, 0, 0)
+            count.n += 1
+            if state == "delivered" {
+                count.delivered += 1
+                waits[source, default: []].append(max(0, waitMs))
+            } else if state == "retrying" || state == "dead" {
+                count.failing += 1
+            }
+            counts[source, default: [:]][topic] = count
+        }
+    }
+}

@@ -10,55 +10,22 @@ extension Store {
     ///
     /// Bounded: hourly rollup rows (connectors × hours of history), at most `trafficSampleLimit`
     /// deliveries per sink read through `deliveries_by_connector`, and the window's batch runs.
+    /// The rows are read here; `TrafficSnapshot.Builder` makes the snapshot of them.
     public func trafficSnapshot(now: Date = Date(), days: Int = 7, historyDays: Int = 90) throws -> TrafficSnapshot {
-        let days = max(1, days)
-        let historyDays = max(days, historyDays)
-        let nowMs = now.millis
-        let windowStart = nowMs - Int64(days) * 86_400_000
-        let historyStart = nowMs - Int64(historyDays) * 86_400_000
         let connectors = try connectors()
-        let directions = Dictionary(uniqueKeysWithValues: connectors.map { ($0.id, $0.direction) })
-
         return try writer.read { db in
+            var snapshot = TrafficSnapshot.Builder(now: now.millis, days: days, historyDays: historyDays,
+                                                   connectors: connectors)
+            let windowStart = snapshot.windowStart
+
             // Hourly rollups over the history: daily volumes, window sums and the peak hour.
-            var perConnector: [ConnectorID: (daily: [Int64: TrafficSnapshot.DailyVolume], traffic: TrafficSnapshot.ConnectorTraffic)] = [:]
             let hourly = try Row.fetchCursor(db, sql: """
                 SELECT bucket, connector_id, received, delivered, failed, dead FROM throughput_hour
                 WHERE bucket >= ? AND bucket <= ?
-                """, arguments: [historyStart / 3_600_000, nowMs / 3_600_000])
+                """, arguments: [snapshot.hourBuckets.lowerBound, snapshot.hourBuckets.upperBound])
             while let row = try hourly.next() {
-                let bucket: Int64 = row[0], connector: ConnectorID = row[1]
-                let (received, delivered, failed, dead): (Int, Int, Int, Int) = (row[2], row[3], row[4], row[5])
-                if received + delivered + failed + dead == 0 { continue }
-                let hourStart = bucket * 3_600_000
-                let dayStart = hourStart / 86_400_000 * 86_400_000
-                var entry = perConnector[connector] ?? ([:], TrafficSnapshot.ConnectorTraffic(
-                    connector: connector, daily: [], windowReceived: 0, windowDelivered: 0, windowFailed: 0,
-                    windowDead: 0, peakHourStart: nil, peakHourEvents: 0, firstActivity: nil))
-                var day = entry.daily[dayStart] ?? TrafficSnapshot.DailyVolume(dayStart: dayStart)
-                day.received += received
-                day.delivered += delivered
-                day.failed += failed
-                day.dead += dead
-                entry.daily[dayStart] = day
-                entry.traffic.firstActivity = min(entry.traffic.firstActivity ?? hourStart, hourStart)
-                if hourStart + 3_600_000 > windowStart {
-                    entry.traffic.windowReceived += received
-                    entry.traffic.windowDelivered += delivered
-                    entry.traffic.windowFailed += failed
-                    entry.traffic.windowDead += dead
-                    let carried = directions[connector] == .source ? received : delivered + dead
-                    if carried > entry.traffic.peakHourEvents {
-                        entry.traffic.peakHourEvents = carried
-                        entry.traffic.peakHourStart = hourStart
-                    }
-                }
-                perConnector[connector] = entry
-            }
-            let traffic = perConnector.keys.sorted().map { id -> TrafficSnapshot.ConnectorTraffic in
-                var entry = perConnector[id]!
-                entry.traffic.daily = entry.daily.keys.sorted().map { entry.daily[$0]! }
-                return entry.traffic
+                snapshot.addHour(bucket: row[0], connector: row[1], received: row[2], delivered: row[3], failed: row[4],
+                                 dead: row[5])
             }
 
             // Routes and latency: the newest deliveries of each sink whose event arrived in the window.
@@ -66,13 +33,9 @@ extension Store {
             let firstEvent = try Int64.fetchOne(db, sql: """
                 SELECT id FROM events WHERE received_at >= ? ORDER BY received_at LIMIT 1
                 """, arguments: [windowStart])
-            var routes: [TrafficSnapshot.Route] = []
-            var latencies: [TrafficSnapshot.RouteLatency] = []
             if let firstEvent {
-                for sink in connectors where sink.direction == .sink {
-                    var counts: [ConnectorID: [String: (n: Int, delivered: Int, failing: Int)]] = [:]
-                    var waits: [ConnectorID: [Int64]] = [:]
-                    var read = 0
+                for sink in snapshot.sinks {
+                    var sample = TrafficSnapshot.SinkSample(sink: sink.id)
                     let rows = try Row.fetchCursor(db, sql: """
                         SELECT e.source_id, e.topic, d.state, d.updated_at - e.received_at
                         FROM deliveries d JOIN events e ON e.id = d.event_id
@@ -80,74 +43,21 @@ extension Store {
                         ORDER BY d.event_id DESC LIMIT ?
                         """, arguments: [sink.id, firstEvent, windowStart, Self.trafficSampleLimit])
                     while let row = try rows.next() {
-                        read += 1
-                        let source: ConnectorID = row[0], topic: String = row[1], state: String = row[2]
-                        var count = counts[source, default: [:]][topic] ?? (0, 0, 0)
-                        count.n += 1
-                        if state == "delivered" {
-                            count.delivered += 1
-                            waits[source, default: []].append(max(0, row[3] as Int64))
-                        } else if state == "retrying" || state == "dead" {
-                            count.failing += 1
-                        }
-                        counts[source, default: [:]][topic] = count
+                        sample.add(source: row[0], topic: row[1], state: row[2], waitMs: row[3])
                     }
-                    let sampled = read >= Self.trafficSampleLimit
-                    for source in counts.keys.sorted() {
-                        for topic in counts[source]!.keys.sorted() {
-                            let count = counts[source]![topic]!
-                            routes.append(.init(source: source, sink: sink.id, topic: topic, deliveries: count.n,
-                                                delivered: count.delivered, failing: count.failing, sampled: sampled))
-                        }
-                    }
-                    for source in waits.keys.sorted() {
-                        let sorted = waits[source]!.sorted()
-                        latencies.append(.init(source: source, sink: sink.id, p50Ms: Self.percentile(sorted, 0.50),
-                                               p95Ms: Self.percentile(sorted, 0.95), samples: sorted.count))
-                    }
+                    snapshot.add(sample)
                 }
             }
 
             // Batch runs per job in the window.
-            var batchJobs: [TrafficSnapshot.BatchJobActivity] = []
-            var starts: [String: [Int64]] = [:]
             let runs = try Row.fetchCursor(db, sql: """
                 SELECT job, connector_id, started_at, status, rows_loaded FROM batch_runs
                 WHERE started_at >= ? ORDER BY job, started_at
                 """, arguments: [windowStart])
-            var byJob: [String: TrafficSnapshot.BatchJobActivity] = [:]
             while let row = try runs.next() {
-                let job: String = row[0], connector: ConnectorID? = row[1], started: Int64 = row[2]
-                let status: String = row[3], loaded: Int = row[4]
-                var activity = byJob[job] ?? .init(job: job, connector: connector, runs: 0, failedRuns: 0, rowsLoaded: 0,
-                                                   firstStartedAt: started, lastStartedAt: started, medianIntervalMs: nil)
-                activity.connector = activity.connector ?? connector
-                activity.runs += 1
-                activity.failedRuns += status == "failed" ? 1 : 0
-                activity.rowsLoaded += loaded
-                activity.lastStartedAt = max(activity.lastStartedAt, started)
-                byJob[job] = activity
-                starts[job, default: []].append(started)
+                snapshot.addBatchRun(job: row[0], connector: row[1], startedAt: row[2], status: row[3], rowsLoaded: row[4])
             }
-            for job in byJob.keys.sorted() {
-                var activity = byJob[job]!
-                let times = starts[job]!
-                if times.count >= 2 {
-                    let gaps = zip(times.dropFirst(), times).map { $0 - $1 }.sorted()
-                    activity.medianIntervalMs = Self.percentile(gaps, 0.5)
-                }
-                batchJobs.append(activity)
-            }
-
-            let oldest = traffic.compactMap(\.firstActivity).min()
-            let retained = oldest.map { Int(min(Int64(historyDays), (nowMs - $0) / 86_400_000 + 1)) } ?? 0
-            return TrafficSnapshot(now: nowMs, windowDays: days, historyDays: retained, connectors: connectors,
-                                   traffic: traffic, routes: routes, latencies: latencies, batchJobs: batchJobs)
+            return snapshot.build()
         }
-    }
-
-    /// The nearest-rank percentile of sorted values (0 for none).
-    static func percentile(_ sorted: [Int64], _ p: Double) -> Int64 {
-        TrafficSnapshot.percentile(sorted, p)
     }
 }
