@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayValues
 
 /// Which date an invoice's age counts from.
 public enum AgingBasis: String, Sendable, CaseIterable {
@@ -160,5 +161,55 @@ public struct CurrencyAgingBuilder: Sendable {
         }
         return CurrencyAging(currency: code, asOf: asOf, basis: basis, buckets: buckets, totalMinor: total,
                              count: count, customers: sorted)
+    }
+}
+
+/// A whole aging report, built from open balances summed per currency, customer and date: the
+/// rows each backend's one grouped statement returns, in that order. The backends keep the SQL;
+/// the ages, the buckets and where one line ends and the next begins are decided here.
+public struct AgingReportBuilder: Sendable {
+    public let asOf: String
+    public let basis: AgingBasis
+    private let asOfDay: Int
+    private var report: [CurrencyAging] = []
+    private var currency: CurrencyAgingBuilder?
+    private var customer: CustomerAgingBuilder?
+
+    /// Refuses an as-of date that is not `YYYY-MM-DD`, before anything is read.
+    public init(asOf: String, basis: AgingBasis) throws {
+        guard let day = CivilDate.dayNumber(asOf) else {
+            throw StoreError.invalidInput("--as-of must be YYYY-MM-DD, got '\(asOf)'")
+        }
+        self.asOf = asOf
+        self.basis = basis
+        asOfDay = day
+    }
+
+    /// One group: `count` open items of a customer in a currency, dated `date` (due or issue date by
+    /// the basis), that together are `open`. Groups must come sorted by currency, customer, date.
+    public mutating func add(currency code: String, customer name: String, date: String, open: Int64,
+                             count: Int) throws {
+        guard let day = CivilDate.dayNumber(date) else {
+            throw StoreError.invalidInput("an open invoice of '\(name)' has an invalid date '\(date)'")
+        }
+        if customer?.name != name || currency?.code != code, let finished = customer {
+            try currency!.add(finished.build())
+            customer = nil
+        }
+        if currency?.code != code {
+            if let finished = currency { report.append(finished.build(asOf: asOf, basis: basis)) }
+            currency = CurrencyAgingBuilder(code: code)
+        }
+        if customer == nil { customer = CustomerAgingBuilder(name: name) }
+        try customer!.add(open, count: count, days: asOfDay - day)
+    }
+
+    /// The report, currencies in the order their groups came.
+    public func build() throws -> [CurrencyAging] {
+        var report = report
+        var currency = currency
+        if let finished = customer { try currency!.add(finished.build()) }
+        if let finished = currency { report.append(finished.build(asOf: asOf, basis: basis)) }
+        return report
     }
 }

@@ -781,9 +781,7 @@ extension PostgresStore {
     /// Settled items (open balance 0) are left out; credit memos and unapplied payments count with
     /// their negative balance. Currencies come sorted by code.
     public func aging(asOf: String, by basis: AgingBasis = .due) throws -> [CurrencyAging] {
-        guard let asOfDay = CivilDate.dayNumber(asOf) else {
-            throw StoreError.invalidInput("--as-of must be YYYY-MM-DD, got '\(asOf)'")
-        }
+        let empty = try AgingReportBuilder(asOf: asOf, basis: basis)
         let dateColumn = basis == .due ? "due_date" : "issue_date"
         return try read { session in
             // A sum past Int64 is NULL here and refused below, as SQLite's sum() refuses it.
@@ -797,30 +795,13 @@ extension PostgresStore {
                 GROUP BY currency, customer, \(dateColumn)
                 ORDER BY currency COLLATE "C", customer COLLATE "C", \(dateColumn) COLLATE "C"
                 """))
-            var result: [CurrencyAging] = []
-            var currency: CurrencyAgingBuilder?
-            var customer: CustomerAgingBuilder?
+            var report = empty
             for row in rows {
                 let (code, name, date, sum, count) = try row.decode((String, String, String, Int64?, Int).self)
                 guard let open = sum else { throw StoreError.invalidInput(AgingSums.overflowMessage) }
-                guard let day = CivilDate.dayNumber(date) else {
-                    throw StoreError.invalidInput("an open invoice of '\(name)' has an invalid date '\(date)'")
-                }
-                let days = asOfDay - day
-                if customer?.name != name || currency?.code != code, let finished = customer {
-                    try currency!.add(finished.build())
-                    customer = nil
-                }
-                if currency?.code != code {
-                    if let finished = currency { result.append(finished.build(asOf: asOf, basis: basis)) }
-                    currency = CurrencyAgingBuilder(code: code)
-                }
-                if customer == nil { customer = CustomerAgingBuilder(name: name) }
-                try customer!.add(open, count: count, days: days)
+                try report.add(currency: code, customer: name, date: date, open: open, count: count)
             }
-            if let finished = customer { try currency!.add(finished.build()) }
-            if let finished = currency { result.append(finished.build(asOf: asOf, basis: basis)) }
-            return result
+            return try report.build()
         }
     }
 

@@ -117,9 +117,7 @@ extension Store {
     /// Settled items (open balance 0) are left out; credit memos and unapplied payments count with
     /// their negative balance. Currencies come sorted by code.
     public func aging(asOf: String, by basis: AgingBasis = .due) throws -> [CurrencyAging] {
-        guard let asOfDay = CivilDate.dayNumber(asOf) else {
-            throw StoreError.invalidInput("--as-of must be YYYY-MM-DD, got '\(asOf)'")
-        }
+        let empty = try AgingReportBuilder(asOf: asOf, basis: basis)
         let dateColumn = basis == .due ? "due_date" : "issue_date"
         return try read { db in
             // invoices_open covers every column read here (v3), so this reads the index alone; by due
@@ -131,40 +129,19 @@ extension Store {
                 GROUP BY currency, customer, \(dateColumn)
                 ORDER BY currency, customer, \(dateColumn)
                 """))
-            var result: [CurrencyAging] = []
-            var currency: CurrencyAgingBuilder?
-            var customer: CustomerAgingBuilder?
+            var report = empty
             do {
                 while let row = try rows.next() {
-                    let code: String = try row.decode(atIndex: 0)
-                    let name: String = try row.decode(atIndex: 1)
-                    let date: String = try row.decode(atIndex: 2)
-                    let open: Int64 = try row.decode(atIndex: 3)
-                    let count: Int = try row.decode(atIndex: 4)
-                    guard let day = CivilDate.dayNumber(date) else {
-                        throw StoreError.invalidInput("an open invoice of '\(name)' has an invalid date '\(date)'")
-                    }
-                    let days = asOfDay - day
-                    if customer?.name != name || currency?.code != code, let finished = customer {
-                        try currency!.add(finished.build())
-                        customer = nil
-                    }
-                    if currency?.code != code {
-                        if let finished = currency { result.append(finished.build(asOf: asOf, basis: basis)) }
-                        currency = CurrencyAgingBuilder(code: code)
-                    }
-                    if customer == nil { customer = CustomerAgingBuilder(name: name) }
-                    try customer!.add(open, count: count, days: days)
+                    try report.add(currency: try row.decode(atIndex: 0), customer: try row.decode(atIndex: 1),
+                                   date: try row.decode(atIndex: 2), open: try row.decode(atIndex: 3),
+                                   count: try row.decode(atIndex: 4))
                 }
             } catch let error as DatabaseError where error.message?.contains("integer overflow") == true {
                 throw StoreError.invalidInput(AgingSums.overflowMessage)
             }
-            if let finished = customer { try currency!.add(finished.build()) }
-            if let finished = currency { result.append(finished.build(asOf: asOf, basis: basis)) }
-            return result
+            return try report.build()
         }
     }
-
 
     /// A customer's open items, oldest due first, for drilling into an aging line.
     public func openInvoices(customer: String, currency: String? = nil) throws -> [Invoice] {
