@@ -109,3 +109,96 @@ extension InvoiceInput {
         text.unicodeScalars.allSatisfy { CharacterSet.whitespacesAndNewlines.contains($0) }
     }
 }
+
+extension InvoiceInput {
+    /// The currency as stored: upper case, whatever the file said.
+    public var storedCurrency: String { currency.uppercased() }
+
+    /// The status an imported row is stored with: open while anything is owed, else paid.
+    public var storedStatus: InvoiceStatus { openMinor != 0 ? .open : .paid }
+}
+
+/// An invoice as an import finds it stored: the fields it compares before it rewrites a row.
+public struct StoredInvoice: Sendable, Equatable {
+    public var id: Int64
+    public var externalId: String
+    public var number: String
+    public var kind: String
+    public var customer: String
+    public var currency: String
+    public var issueDate: String
+    public var dueDate: String
+    public var totalMinor: Int64
+    public var openMinor: Int64
+    /// Nil for a status this Patchbay does not know: such a row never matches, so it is rewritten.
+    public var status: InvoiceStatus?
+
+    public init(id: Int64, externalId: String, number: String, kind: String, customer: String, currency: String,
+                issueDate: String, dueDate: String, totalMinor: Int64, openMinor: Int64, status: InvoiceStatus?) {
+        self.id = id
+        self.externalId = externalId
+        self.number = number
+        self.kind = kind
+        self.customer = customer
+        self.currency = currency
+        self.issueDate = issueDate
+        self.dueDate = dueDate
+        self.totalMinor = totalMinor
+        self.openMinor = openMinor
+        self.status = status
+    }
+
+    /// True when storing `input` would change no field: the import leaves the row (and its
+    /// `synced_at`) alone and counts it unchanged.
+    public func matches(_ input: InvoiceInput) -> Bool {
+        number == input.number && kind == input.kind.rawValue && customer == input.customer
+            && currency == input.storedCurrency && issueDate == input.issueDate && dueDate == input.dueDate
+            && totalMinor == input.totalMinor && openMinor == input.openMinor && status == input.storedStatus
+    }
+
+    /// Still owed, or marked open: what a snapshot that no longer lists it closes. An invoice
+    /// already settled keeps its status.
+    public var isClosable: Bool { openMinor != 0 || status == .open }
+}
+
+/// What a whole-file import writes, decided from the file and the source's stored invoices, the
+/// same way on every backend; the backend only runs the writes and records the run.
+public struct InvoiceImportPlan: Sendable {
+    public enum Write: Sendable, Equatable {
+        case insert(InvoiceInput)
+        /// The stored row `id` takes the input's fields.
+        case update(id: Int64, InvoiceInput)
+    }
+
+    /// In the file's order (ids of new rows grow in it).
+    public private(set) var writes: [Write] = []
+    /// Stored invoices a snapshot no longer lists and that are still open, by id; empty without a snapshot.
+    public private(set) var closing: [Int64] = []
+    /// The counts; `runId` is the backend's to set once it has recorded the run.
+    public private(set) var summary: InvoiceImportSummary
+
+    public init(_ invoices: [InvoiceInput], stored: [StoredInvoice], snapshot: Bool) {
+        var existing: [String: StoredInvoice] = [:]
+        for invoice in stored { existing[invoice.externalId] = invoice }
+        summary = InvoiceImportSummary(runId: 0, inserted: 0, updated: 0, unchanged: 0, closed: 0,
+                                       rowsRead: invoices.count)
+        for input in invoices {
+            if let found = existing.removeValue(forKey: input.externalId) {
+                if found.matches(input) {
+                    summary.unchanged += 1
+                } else {
+                    writes.append(.update(id: found.id, input))
+                    summary.updated += 1
+                }
+            } else {
+                writes.append(.insert(input))
+                summary.inserted += 1
+            }
+        }
+        if snapshot {
+            // What is left in `existing` is what this snapshot no longer lists.
+            closing = existing.values.filter(\.isClosable).map(\.id).sorted()
+            summary.closed = closing.count
+        }
+    }
+}

@@ -39,36 +39,24 @@ extension PostgresStore {
                 throw StoreError.invalidInput("no connector with id \(source)")
             }
             try Self.lockInvoices(of: source, session)
-            var existing: [String: StoredPGInvoice] = [:]
-            for row in try session.rows("""
+            let stored = try session.rows("""
                 SELECT id, external_id, number, kind, customer, currency, issue_date, due_date,
                        total_minor, open_minor, status
                 FROM invoices WHERE source_id = \(source)
-                """) {
-                let stored = try StoredPGInvoice(row: row)
-                existing[stored.externalId] = stored
-            }
+                """).map(StoredInvoice.init(pgRow:))
+            let plan = InvoiceImportPlan(invoices, stored: stored, snapshot: snapshot)
 
             let syncedAt = now.millis
-            var summary = InvoiceImportSummary(runId: 0, inserted: 0, updated: 0, unchanged: 0, closed: 0,
-                                               rowsRead: invoices.count)
             var inserts = InvoiceColumns()
             var updates = InvoiceColumns()
             var updateIds: [Int64] = []
-            for input in invoices {
-                let status: InvoiceStatus = input.openMinor != 0 ? .open : .paid
-                let currency = input.currency.uppercased()
-                if let stored = existing.removeValue(forKey: input.externalId) {
-                    if stored.matches(input, currency: currency, status: status) {
-                        summary.unchanged += 1
-                        continue
-                    }
-                    updates.add(input, currency: currency, status: status)
-                    updateIds.append(stored.id)
-                    summary.updated += 1
-                } else {
-                    inserts.add(input, currency: currency, status: status)
-                    summary.inserted += 1
+            for write in plan.writes {
+                switch write {
+                case .update(let id, let input):
+                    updates.add(input)
+                    updateIds.append(id)
+                case .insert(let input):
+                    inserts.add(input)
                 }
             }
             if !inserts.externalIds.isEmpty {
@@ -103,22 +91,17 @@ extension PostgresStore {
                     WHERE i.id = u.id
                     """, binds: binds))
             }
-
-            if snapshot {
-                // What is left in `existing` is what this snapshot no longer lists.
-                let closing = existing.values.filter { $0.openMinor != 0 || $0.status == .open }.map(\.id).sorted()
-                if !closing.isEmpty {
-                    try session.run("""
-                        UPDATE invoices SET status = 'closed', open_minor = 0, synced_at = \(syncedAt)
-                        WHERE id = ANY(\(closing))
-                        """)
-                    summary.closed = closing.count
-                }
+            if !plan.closing.isEmpty {
+                try session.run("""
+                    UPDATE invoices SET status = 'closed', open_minor = 0, synced_at = \(syncedAt)
+                    WHERE id = ANY(\(plan.closing))
+                    """)
             }
 
             let elapsed = started.duration(to: clock.now).components
             let elapsedMillis = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
             let count = Int64(invoices.count)
+            var summary = plan.summary
             summary.runId = try session.rows("""
                 INSERT INTO batch_runs(job, connector_id, started_at, finished_at, status,
                                        rows_read, rows_loaded, rows_rejected)
@@ -192,9 +175,7 @@ extension PostgresStore {
             if !invoices.isEmpty {
                 try Self.lockInvoices(of: source, session)
                 var rows = InvoiceColumns()
-                for input in invoices {
-                    rows.add(input, currency: input.currency.uppercased(), status: input.openMinor != 0 ? .open : .paid)
-                }
+                for input in invoices { rows.add(input) }
                 var binds = rows.bindings()
                 binds.append(source)
                 binds.append(now.millis)
@@ -309,17 +290,18 @@ private struct InvoiceColumns {
     var currencies: [String] = [], issueDates: [String] = [], dueDates: [String] = []
     var totals: [Int64] = [], opens: [Int64] = [], statuses: [String] = []
 
-    mutating func add(_ input: InvoiceInput, currency: String, status: InvoiceStatus) {
+    /// The row as stored: currency in upper case, status from the open balance.
+    mutating func add(_ input: InvoiceInput) {
         externalIds.append(input.externalId)
         numbers.append(input.number)
         kinds.append(input.kind.rawValue)
         customers.append(input.customer)
-        currencies.append(currency)
+        currencies.append(input.storedCurrency)
         issueDates.append(input.issueDate)
         dueDates.append(input.dueDate)
         totals.append(input.totalMinor)
         opens.append(input.openMinor)
-        statuses.append(status.rawValue)
+        statuses.append(input.storedStatus.rawValue)
     }
 
     func bindings() -> PostgresBindings {
@@ -338,31 +320,15 @@ private struct InvoiceColumns {
     }
 }
 
-/// The stored fields an import compares against.
-private struct StoredPGInvoice {
-    var id: Int64
-    var externalId: String
-    var number: String
-    var kind: String
-    var customer: String
-    var currency: String
-    var issueDate: String
-    var dueDate: String
-    var totalMinor: Int64
-    var openMinor: Int64
-    var status: InvoiceStatus?
-
-    init(row: PostgresRow) throws {
-        let status: String
-        (id, externalId, number, kind, customer, currency, issueDate, dueDate, totalMinor, openMinor, status) =
+extension StoredInvoice {
+    /// From `SELECT id, external_id, number, kind, customer, currency, issue_date, due_date,
+    /// total_minor, open_minor, status`.
+    fileprivate init(pgRow row: PostgresRow) throws {
+        let (id, externalId, number, kind, customer, currency, issueDate, dueDate, totalMinor, openMinor, status) =
             try row.decode((Int64, String, String, String, String, String, String, String, Int64, Int64, String).self)
-        self.status = InvoiceStatus(rawValue: status)
-    }
-
-    func matches(_ input: InvoiceInput, currency inputCurrency: String, status inputStatus: InvoiceStatus) -> Bool {
-        number == input.number && kind == input.kind.rawValue && customer == input.customer
-            && currency == inputCurrency && issueDate == input.issueDate && dueDate == input.dueDate
-            && totalMinor == input.totalMinor && openMinor == input.openMinor && status == inputStatus
+        self.init(id: id, externalId: externalId, number: number, kind: kind, customer: customer, currency: currency,
+                  issueDate: issueDate, dueDate: dueDate, totalMinor: totalMinor, openMinor: openMinor,
+                  status: InvoiceStatus(rawValue: status))
     }
 }
 

@@ -18,16 +18,12 @@ extension Store {
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM connectors WHERE id = ?", arguments: [source]) != nil else {
                 throw StoreError.invalidInput("no connector with id \(source)")
             }
-            var existing: [String: StoredInvoice] = [:]
-            let rows = try Row.fetchCursor(db, sql: """
+            let stored = try Row.fetchAll(db, sql: """
                 SELECT id, external_id, number, kind, customer, currency, issue_date, due_date,
                        total_minor, open_minor, status
                 FROM invoices WHERE source_id = ?
-                """, arguments: [source])
-            while let row = try rows.next() {
-                let stored = StoredInvoice(row: row)
-                existing[stored.externalId] = stored
-            }
+                """, arguments: [source]).map(StoredInvoice.init(row:))
+            let plan = InvoiceImportPlan(invoices, stored: stored, snapshot: snapshot)
 
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO invoices(source_id, external_id, number, kind, customer, currency, issue_date,
@@ -40,39 +36,25 @@ extension Store {
                 WHERE id = ?
                 """)
             let syncedAt = now.millis
-            var summary = InvoiceImportSummary(runId: 0, inserted: 0, updated: 0, unchanged: 0, closed: 0,
-                                               rowsRead: invoices.count)
-            for input in invoices {
-                let status: InvoiceStatus = input.openMinor != 0 ? .open : .paid
-                let currency = input.currency.uppercased()
-                if let stored = existing.removeValue(forKey: input.externalId) {
-                    if stored.matches(input, currency: currency, status: status) {
-                        summary.unchanged += 1
-                        continue
-                    }
+            for write in plan.writes {
+                switch write {
+                case .update(let id, let input):
                     try update.execute(arguments: [
-                        input.number, input.kind, input.customer, currency, input.issueDate, input.dueDate,
-                        input.totalMinor, input.openMinor, status, syncedAt, stored.id,
+                        input.number, input.kind, input.customer, input.storedCurrency, input.issueDate, input.dueDate,
+                        input.totalMinor, input.openMinor, input.storedStatus, syncedAt, id,
                     ])
-                    summary.updated += 1
-                } else {
+                case .insert(let input):
                     try insert.execute(arguments: [
-                        source, input.externalId, input.number, input.kind, input.customer, currency,
-                        input.issueDate, input.dueDate, input.totalMinor, input.openMinor, status, syncedAt,
+                        source, input.externalId, input.number, input.kind, input.customer, input.storedCurrency,
+                        input.issueDate, input.dueDate, input.totalMinor, input.openMinor, input.storedStatus, syncedAt,
                     ])
-                    summary.inserted += 1
                 }
             }
-
-            if snapshot {
-                // What is left in `existing` is what this snapshot no longer lists.
-                let close = try db.cachedStatement(sql: """
-                    UPDATE invoices SET status = 'closed', open_minor = 0, synced_at = ? WHERE id = ?
-                    """)
-                for stored in existing.values where stored.openMinor != 0 || stored.status == .open {
-                    try close.execute(arguments: [syncedAt, stored.id])
-                    summary.closed += 1
-                }
+            let close = try db.cachedStatement(sql: """
+                UPDATE invoices SET status = 'closed', open_minor = 0, synced_at = ? WHERE id = ?
+                """)
+            for id in plan.closing {
+                try close.execute(arguments: [syncedAt, id])
             }
 
             let elapsed = started.duration(to: clock.now).components
@@ -82,6 +64,7 @@ extension Store {
                                        rows_read, rows_loaded, rows_rejected)
                 VALUES (?, ?, ?, ?, 'succeeded', ?, ?, 0)
                 """, arguments: [job, source, syncedAt, syncedAt + elapsedMillis, invoices.count, invoices.count])
+            var summary = plan.summary
             summary.runId = db.lastInsertedRowID
             return summary
         }
@@ -160,38 +143,13 @@ extension Store {
     }
 }
 
-/// The stored fields an import compares against.
-private struct StoredInvoice {
-    var id: Int64
-    var externalId: String
-    var number: String
-    var kind: String
-    var customer: String
-    var currency: String
-    var issueDate: String
-    var dueDate: String
-    var totalMinor: Int64
-    var openMinor: Int64
-    var status: InvoiceStatus?
-
+extension StoredInvoice {
+    /// From `SELECT id, external_id, number, kind, customer, currency, issue_date, due_date,
+    /// total_minor, open_minor, status`.
     init(row: Row) {
-        id = row[0]
-        externalId = row[1]
-        number = row[2]
-        kind = row[3]
-        customer = row[4]
-        currency = row[5]
-        issueDate = row[6]
-        dueDate = row[7]
-        totalMinor = row[8]
-        openMinor = row[9]
-        status = InvoiceStatus(rawValue: row[10])
-    }
-
-    func matches(_ input: InvoiceInput, currency inputCurrency: String, status inputStatus: InvoiceStatus) -> Bool {
-        number == input.number && kind == input.kind.rawValue && customer == input.customer
-            && currency == inputCurrency && issueDate == input.issueDate && dueDate == input.dueDate
-            && totalMinor == input.totalMinor && openMinor == input.openMinor && status == inputStatus
+        self.init(id: row[0], externalId: row[1], number: row[2], kind: row[3], customer: row[4], currency: row[5],
+                  issueDate: row[6], dueDate: row[7], totalMinor: row[8], openMinor: row[9],
+                  status: InvoiceStatus(rawValue: row[10]))
     }
 }
 

@@ -137,10 +137,9 @@ extension Store {
                   synced_at = excluded.synced_at, seen_run_id = excluded.seen_run_id
                 """)
             for input in invoices {
-                let status: InvoiceStatus = input.openMinor != 0 ? .open : .paid
                 try upsert.execute(arguments: [
-                    source, input.externalId, input.number, input.kind, input.customer, input.currency.uppercased(),
-                    input.issueDate, input.dueDate, input.totalMinor, input.openMinor, status, now.millis, run,
+                    source, input.externalId, input.number, input.kind, input.customer, input.storedCurrency,
+                    input.issueDate, input.dueDate, input.totalMinor, input.openMinor, input.storedStatus, now.millis, run,
                 ])
             }
             try db.execute(sql: """
