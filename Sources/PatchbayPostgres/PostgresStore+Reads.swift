@@ -325,20 +325,18 @@ extension PostgresStore {
                        textBudget: TextSearchBudget = .standard) throws -> EventPage {
         try read { session in
             let query = PGEventQuery(filter: filter)
-            let search = filter.text.map { !$0.isEmpty } ?? false
-            let deadline = search && textBudget.seconds.isFinite
-                ? ContinuousClock.now + .milliseconds(Int64(max(0, textBudget.seconds) * 1000)) : nil
-            let found: PGEventRows
+            let deadline = textBudget.deadline(for: filter)
+            let found: EventPaging.Found<PGEventRow>
             if let driver = query.driver {
                 found = try Self.drivenEvents(session, driver: driver, query: query, limit: limit, before: before,
                                               deadline: deadline)
-            } else if search {
+            } else if filter.searchesText {
                 found = try Self.searchedEvents(session, query: query, limit: limit, before: before,
                                                 window: max(1, textBudget.window), deadline: deadline)
             } else {
                 let rows = try Self.pageRows(session, query.page(order: true, leading: before.map { ("e.id < ?", [.int($0)]) },
                                                                  limit: limit + 1))
-                found = Self.trimmed(rows, limit: limit)
+                found = EventPaging.trimmed(rows, limit: limit, id: \PGEventRow.event.id)
             }
             let names = try Self.readsConnectorNames(session)
             let summaries = found.rows.map { row in
@@ -352,66 +350,41 @@ extension PostgresStore {
     private static func pageRows(_ session: Session, _ statement: ReadStatement) throws -> [PGEventRow] {
         try session.rows(statement).map { row in
             let states = try row.makeRandomAccess()[PGEventQuery.statesColumn].decode(String?.self)
-            return PGEventRow(event: try Event(pgRow: row), states: stateCounts(states))
+            return PGEventRow(event: try Event(pgRow: row), states: EventPaging.stateCounts(states))
         }
-    }
-
-    /// The first `limit` rows, and the cursor after them when there were more.
-    private static func trimmed(_ rows: [PGEventRow], limit: Int) -> PGEventRows {
-        guard rows.count > limit else { return PGEventRows(rows: rows, next: nil, partial: false) }
-        let page = Array(rows.prefix(limit))
-        return PGEventRows(rows: page, next: page.last?.event.id, partial: false)
-    }
-
-    /// `string_agg` of a page row's delivery states, counted.
-    private static func stateCounts(_ list: String?) -> [DeliveryState: Int] {
-        var states: [DeliveryState: Int] = [:]
-        guard let list, !list.isEmpty else { return states }
-        for name in list.split(separator: ",") {
-            if let state = DeliveryState(rawValue: String(name)) { states[state, default: 0] += 1 }
-        }
-        return states
     }
 
     /// Filters with no driving index and a text: the log newest first, one window of ids at a time.
     private static func searchedEvents(_ session: Session, query: PGEventQuery, limit: Int, before: EventID?,
-                                       window: Int64, deadline: ContinuousClock.Instant?) throws -> PGEventRows {
+                                       window: Int64, deadline: ContinuousClock.Instant?) throws
+        -> EventPaging.Found<PGEventRow>
+    {
         guard let bounds = try session.rows("SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events)").first,
               case let (lowest?, highest?) = try bounds.decode((Int64?, Int64?).self) else {
-            return PGEventRows(rows: [], next: nil, partial: false)
+            return EventPaging.Found(rows: [], next: nil, partial: false)
         }
-        var upper = min(before ?? (highest + 1), highest + 1)  // exclusive
-        var rows: [PGEventRow] = []
-        while upper > lowest {
-            let lower = max(lowest, upper - window)
-            rows += try pageRows(session, query.page(order: true, leading: ("e.id < ? AND e.id >= ?", [.int(upper), .int(lower)]),
-                                                     limit: limit + 1 - rows.count))
-            if rows.count > limit { return trimmed(rows, limit: limit) }
-            upper = lower
-            if upper > lowest, let deadline, ContinuousClock.now >= deadline {
-                return PGEventRows(rows: rows, next: upper, partial: true)
-            }
+        return try EventPaging.searched(lowest: lowest, highest: highest, before: before, limit: limit, window: window,
+                                        deadline: deadline, id: \PGEventRow.event.id) { upper, lower, count in
+            try pageRows(session, query.page(order: true, leading: ("e.id < ? AND e.id >= ?", [.int(upper), .int(lower)]),
+                                             limit: count))
         }
-        return PGEventRows(rows: rows, next: nil, partial: false)
     }
 
     /// Filters with a driving index: candidate ids from the index, newest first, in growing chunks,
     /// then the page's rows for those of them that pass the other filters.
-    private static func drivenEvents(_ session: Session, driver: PGEventDriver, query: PGEventQuery, limit: Int,
-                                     before: EventID?, deadline: ContinuousClock.Instant?) throws -> PGEventRows {
-        var rows: [PGEventRow] = []
-        var upper = before  // exclusive
-        var chunk = limit + 1
+    private static func drivenEvents(_ session: Session, driver: EventDriver, query: PGEventQuery, limit: Int,
+                                     before: EventID?, deadline: ContinuousClock.Instant?) throws
+        -> EventPaging.Found<PGEventRow>
+    {
         var queue: [EventID]?  // pending / in flight: the whole (small) set, read once
-        while true {
-            let ids: [EventID]
-            let below = upper ?? Int64.max
+        return try EventPaging.driven(before: before, limit: limit, deadline: deadline,
+                                      id: \PGEventRow.event.id) { below, chunk in
             switch driver {
             case .connector(let connector):
-                ids = try connectorCandidates(session, connector: connector, below: below, count: chunk)
+                return try connectorCandidates(session, connector: connector, below: below, count: chunk)
             case .failing(let state):
                 // The partial index's WHERE, word for word, then the one state.
-                ids = try session.rows(PostgresQuery(unsafeSQL: """
+                return try session.rows(PostgresQuery(unsafeSQL: """
                     SELECT DISTINCT event_id FROM deliveries
                     WHERE state IN ('retrying', 'dead', 'discarded') AND state = '\(state.rawValue)' AND event_id < $1
                     ORDER BY event_id DESC LIMIT $2
@@ -429,21 +402,14 @@ extension PostgresStore {
                         .map { try $0.decode(Int64.self) }
                     queue = Array(Set(all)).sorted(by: >)
                 }
-                ids = Array(queue!.lazy.filter { $0 < below }.prefix(chunk))
+                return Array(queue!.lazy.filter { $0 < below }.prefix(chunk))
             }
-            if ids.isEmpty { return PGEventRows(rows: rows, next: nil, partial: false) }
-            let matched = try pageRows(session, query.page(order: false, leading: ("e.id = ANY(?)", [.ints(ids)]),
-                                                           limit: nil))
-            rows += matched.sorted { $0.event.id > $1.event.id }
-            if rows.count > limit { return trimmed(rows, limit: limit) }
-            if ids.count < chunk { return PGEventRows(rows: rows, next: nil, partial: false) }
-            upper = ids.last
-            if let deadline, ContinuousClock.now >= deadline { return PGEventRows(rows: rows, next: upper, partial: true) }
-            chunk = min(chunk * 4, 20_000)
+        } rows: { ids in
+            try pageRows(session, query.page(order: false, leading: ("e.id = ANY(?)", [.ints(ids)]), limit: nil))
         }
     }
 
-    /// The newest `count` events below `upper` that a connector sent or is a target of, newest first.
+    /// The newest `count` events below `below` that a connector sent or is a target of, newest first.
     private static func connectorCandidates(_ session: Session, connector: ConnectorID, below: EventID,
                                             count: Int) throws -> [EventID] {
         let sent = try session.rows("""
@@ -453,25 +419,7 @@ extension PostgresStore {
             SELECT event_id FROM deliveries WHERE connector_id = \(connector) AND event_id < \(below)
             ORDER BY event_id DESC LIMIT \(count)
             """).map { try $0.decode(Int64.self) }
-        if sent.isEmpty { return received }
-        if received.isEmpty { return sent }
-        // Both are newest first: merge them, dropping an id found in both.
-        var merged: [EventID] = []
-        merged.reserveCapacity(min(count, sent.count + received.count))
-        var i = 0, j = 0
-        while merged.count < count && (i < sent.count || j < received.count) {
-            let next: EventID
-            if j >= received.count || (i < sent.count && sent[i] >= received[j]) {
-                next = sent[i]
-                if j < received.count && received[j] == next { j += 1 }
-                i += 1
-            } else {
-                next = received[j]
-                j += 1
-            }
-            merged.append(next)
-        }
-        return merged
+        return EventPaging.merged(sent, received, count: count)
     }
 }
 
@@ -480,27 +428,11 @@ private struct PGEventRow {
     var states: [DeliveryState: Int]
 }
 
-private struct PGEventRows {
-    var rows: [PGEventRow]
-    var next: EventID?
-    var partial: Bool
-}
-
-/// Which index drives an event-list read (as on SQLite).
-private enum PGEventDriver: Equatable {
-    /// `events_by_source` and `deliveries_by_connector`.
-    case connector(ConnectorID)
-    /// `deliveries_failing_by_event`: retrying, dead, discarded.
-    case failing(DeliveryState)
-    /// Pending (`deliveries_due`) or in flight (`deliveries_leases`): the queue, read whole.
-    case queued(DeliveryState)
-}
-
 /// The WHERE clauses of an event-list read, less the filter that drives it.
 private struct PGEventQuery {
     private(set) var clauses: [String] = []
     private var values: [ReadValue] = []
-    let driver: PGEventDriver?
+    let driver: EventDriver?
 
     /// Index of the page rows' `string_agg` of delivery states (after `Event.pgColumns`).
     static let statesColumn = 9
@@ -510,19 +442,14 @@ private struct PGEventQuery {
     static let lower = "abcdefghijklmnopqrstuvwxyz"
 
     init(filter: EventFilter) {
-        switch filter.state {
-        case .retrying?, .dead?, .discarded?: driver = .failing(filter.state!)
-        case .pending?: driver = .queued(.pending)
-        case .inFlight?: driver = .queued(.inFlight)
-        case .delivered?, nil: driver = filter.connectorId.map { .connector($0) }
-        }
+        driver = EventDriver(filter: filter)
         if let topic = filter.topic { add("e.topic = ?", [.text(topic)]) }
         if let correlation = filter.correlationId { add("e.correlation_id = ?", [.text(correlation)]) }
         if let connector = filter.connectorId, driver != .connector(connector) {
             add("(e.source_id = ? OR EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id AND x.connector_id = ?))",
                 [.int(connector), .int(connector)])
         }
-        if let state = filter.state, !Self.drives(driver, state: state) {
+        if let state = filter.state, !EventDriver.drives(driver, state: state) {
             add("EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id AND x.state = ?)", [.text(state.rawValue)])
         }
         if let since = filter.since {
@@ -549,14 +476,6 @@ private struct PGEventQuery {
                   OR EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id
                     AND strpos(translate(x.last_error, '\(Self.upper)', '\(Self.lower)'), ?) > 0))
                 """, [.text(needle), .text(needle)])
-        }
-    }
-
-    /// True when the driving index already selects the events with a delivery in `state`.
-    private static func drives(_ driver: PGEventDriver?, state: DeliveryState) -> Bool {
-        switch driver {
-        case .failing(let driven)?, .queued(let driven)?: return driven == state
-        case .connector?, nil: return false
         }
     }
 

@@ -12,121 +12,86 @@ extension Store {
                        textBudget: TextSearchBudget = .standard) throws -> EventPage {
         try read { db in
             let query = EventQuery(filter: filter)
-            let search = filter.text.map { !$0.isEmpty } ?? false
-            let deadline = search && textBudget.seconds.isFinite
-                ? ContinuousClock.now + .milliseconds(Int64(max(0, textBudget.seconds) * 1000)) : nil
-            let found: (rows: [Row], next: EventID?, partial: Bool)
+            let deadline = textBudget.deadline(for: filter)
+            let found: EventPaging.Found<Row>
             if let driver = query.driver {
                 found = try Self.drivenEvents(db, driver: driver, query: query, limit: limit, before: before,
                                               deadline: deadline)
-            } else if search {
+            } else if filter.searchesText {
                 found = try Self.searchedEvents(db, query: query, limit: limit, before: before,
                                                 window: max(1, textBudget.window), deadline: deadline)
             } else {
                 let rows = try Row.fetchAll(
                     db, sql: query.pageSQL(order: true, leading: before == nil ? nil : "e.id < ?"),
                     arguments: query.arguments(limit: limit + 1, leading: before.map { [$0] } ?? []))
-                found = Self.trimmed(rows, limit: limit)
+                found = EventPaging.trimmed(rows, limit: limit, id: Self.eventId)
             }
             let names = try Self.connectorNames(db)
             let summaries = try found.rows.map { row in
                 let event = try Event(indexed: row)
                 return EventSummary(event: event, source: names[event.sourceId] ?? "#\(event.sourceId)",
-                                    deliveryStates: Self.stateCounts(row[EventQuery.statesColumn]))
+                                    deliveryStates: EventPaging.stateCounts(row[EventQuery.statesColumn]))
             }
             return EventPage(events: summaries, nextCursor: found.next, partial: found.partial)
         }
     }
 
-    /// The first `limit` rows, and the cursor after them when there were more.
-    private static func trimmed(_ rows: [Row], limit: Int) -> (rows: [Row], next: EventID?, partial: Bool) {
-        guard rows.count > limit else { return (rows, nil, false) }
-        let page = Array(rows.prefix(limit))
-        let last: EventID? = page.last?[0]
-        return (page, last, false)
-    }
-
-    /// `group_concat` of a page row's delivery states, counted.
-    private static func stateCounts(_ list: String?) -> [DeliveryState: Int] {
-        var states: [DeliveryState: Int] = [:]
-        guard let list, !list.isEmpty else { return states }
-        for name in list.split(separator: ",") {
-            if let state = DeliveryState(rawValue: String(name)) { states[state, default: 0] += 1 }
-        }
-        return states
-    }
+    /// A page row's event id (its first column).
+    private static func eventId(_ row: Row) -> EventID { row[0] }
 
     /// Filters with no driving index and a text: the log newest first, one window of ids at a time.
     private static func searchedEvents(_ db: Database, query: EventQuery, limit: Int, before: EventID?,
-                                       window: Int64, deadline: ContinuousClock.Instant?)
-        throws -> (rows: [Row], next: EventID?, partial: Bool)
+                                       window: Int64, deadline: ContinuousClock.Instant?) throws -> EventPaging.Found<Row>
     {
         // Two subqueries: SQLite reads min() and max() from the ends of the b-tree only one at a time.
         guard let bounds = try Row.fetchOne(db, sql: "SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events)"),
-              let lowest: EventID = bounds[0], let highest: EventID = bounds[1] else { return ([], nil, false) }
-        var upper = min(before ?? (highest + 1), highest + 1)  // exclusive
-        var rows: [Row] = []
-        let sql = query.pageSQL(order: true, leading: "e.id < ? AND e.id >= ?")
-        while upper > lowest {
-            let lower = max(lowest, upper - window)
-            rows += try Row.fetchAll(db, sql: sql, arguments: query.arguments(limit: limit + 1 - rows.count,
-                                                                              leading: [upper, lower]))
-            if rows.count > limit { return trimmed(rows, limit: limit) }
-            upper = lower
-            if upper > lowest, let deadline, ContinuousClock.now >= deadline { return (rows, upper, true) }
+              let lowest: EventID = bounds[0], let highest: EventID = bounds[1] else {
+            return EventPaging.Found(rows: [], next: nil, partial: false)
         }
-        return (rows, nil, false)
+        let sql = query.pageSQL(order: true, leading: "e.id < ? AND e.id >= ?")
+        return try EventPaging.searched(lowest: lowest, highest: highest, before: before, limit: limit, window: window,
+                                        deadline: deadline, id: eventId) { upper, lower, count in
+            try Row.fetchAll(db, sql: sql, arguments: query.arguments(limit: count, leading: [upper, lower]))
+        }
     }
 
     /// Filters with a driving index: candidate ids from the index, newest first, in growing chunks,
     /// then the page's rows for those of them that pass the other filters.
     private static func drivenEvents(_ db: Database, driver: EventDriver, query: EventQuery, limit: Int,
-                                     before: EventID?, deadline: ContinuousClock.Instant?)
-        throws -> (rows: [Row], next: EventID?, partial: Bool)
+                                     before: EventID?, deadline: ContinuousClock.Instant?) throws -> EventPaging.Found<Row>
     {
-        var rows: [Row] = []
-        var upper = before  // exclusive
-        var chunk = limit + 1
         var queue: [EventID]?  // pending / in flight: the whole (small) set, read once
         let sql = query.pageSQL(order: false, leading: "e.id IN (SELECT value FROM json_each(?))")
-        while true {
-            let ids: [EventID]
+        return try EventPaging.driven(before: before, limit: limit, deadline: deadline, id: eventId) { below, chunk in
             switch driver {
             case .connector(let connector):
-                ids = try connectorCandidates(db, connector: connector, below: upper, count: chunk)
+                return try connectorCandidates(db, connector: connector, below: below, count: chunk)
             case .failing(let state):
-                ids = try EventID.fetchAll(db, sql: """
+                return try EventID.fetchAll(db, sql: """
                     SELECT DISTINCT event_id FROM deliveries INDEXED BY deliveries_failing_by_event
                     WHERE state IN ('retrying', 'dead', 'discarded') AND state = '\(state.rawValue)' AND event_id < ?
                     ORDER BY event_id DESC LIMIT ?
-                    """, arguments: [upper ?? Int64.max, chunk])
-            case .queued(let state, let index):
+                    """, arguments: [below, chunk])
+            case .queued(let state):
                 if queue == nil {
+                    let index = state == .inFlight ? "deliveries_leases" : "deliveries_due"
                     let all = try EventID.fetchAll(db, sql: """
                         SELECT event_id FROM deliveries INDEXED BY \(index)
                         WHERE \(state == .inFlight ? "state = 'in_flight'" : "state IN ('pending', 'retrying') AND state = 'pending'")
                         """)
                     queue = Array(Set(all)).sorted(by: >)
                 }
-                let below = upper ?? Int64.max
-                ids = Array(queue!.lazy.filter { $0 < below }.prefix(chunk))
+                return Array(queue!.lazy.filter { $0 < below }.prefix(chunk))
             }
-            if ids.isEmpty { return (rows, nil, false) }
+        } rows: { ids in
             let json = "[" + ids.map(String.init).joined(separator: ",") + "]"
-            let matched = try Row.fetchAll(db, sql: sql, arguments: query.arguments(limit: nil, leading: [json]))
-            rows += matched.sorted { ($0[0] as EventID) > ($1[0] as EventID) }
-            if rows.count > limit { return trimmed(rows, limit: limit) }
-            if ids.count < chunk { return (rows, nil, false) }
-            upper = ids.last
-            if let deadline, ContinuousClock.now >= deadline { return (rows, upper, true) }
-            chunk = min(chunk * 4, 20_000)
+            return try Row.fetchAll(db, sql: sql, arguments: query.arguments(limit: nil, leading: [json]))
         }
     }
 
-    /// The newest `count` events below `upper` that a connector sent or is a target of, newest first.
-    private static func connectorCandidates(_ db: Database, connector: ConnectorID, below upper: EventID?,
+    /// The newest `count` events below `below` that a connector sent or is a target of, newest first.
+    private static func connectorCandidates(_ db: Database, connector: ConnectorID, below: EventID,
                                             count: Int) throws -> [EventID] {
-        let below = upper ?? Int64.max
         let sent = try EventID.fetchAll(db, sql: """
             SELECT id FROM events WHERE source_id = ? AND id < ? ORDER BY id DESC LIMIT ?
             """, arguments: [connector, below, count])
@@ -134,37 +99,8 @@ extension Store {
             SELECT event_id FROM deliveries INDEXED BY deliveries_by_connector
             WHERE connector_id = ? AND event_id < ? ORDER BY event_id DESC LIMIT ?
             """, arguments: [connector, below, count])
-        if sent.isEmpty { return received }
-        if received.isEmpty { return sent }
-        // Both are newest first: merge them, dropping an id found in both.
-        var merged: [EventID] = []
-        merged.reserveCapacity(min(count, sent.count + received.count))
-        var i = 0, j = 0
-        while merged.count < count && (i < sent.count || j < received.count) {
-            let next: EventID
-            if j >= received.count || (i < sent.count && sent[i] >= received[j]) {
-                next = sent[i]
-                if j < received.count && received[j] == next { j += 1 }
-                i += 1
-            } else {
-                next = received[j]
-                j += 1
-            }
-            merged.append(next)
-        }
-        return merged
+        return EventPaging.merged(sent, received, count: count)
     }
-}
-
-/// Which index drives an event-list read.
-enum EventDriver: Equatable {
-    /// `events_by_source` and `deliveries_by_connector`.
-    case connector(ConnectorID)
-    /// `deliveries_failing_by_event`: retrying, dead, discarded.
-    case failing(DeliveryState)
-    /// Pending or in flight: the queue's own partial index, read whole (it holds the work not yet
-    /// done, not the log).
-    case queued(DeliveryState, index: String)
 }
 
 /// The WHERE clauses of an event-list read, less the filter that drives it.
@@ -177,19 +113,14 @@ struct EventQuery {
     static let statesColumn = 9
 
     init(filter: EventFilter) {
-        switch filter.state {
-        case .retrying?, .dead?, .discarded?: driver = .failing(filter.state!)
-        case .pending?: driver = .queued(.pending, index: "deliveries_due")
-        case .inFlight?: driver = .queued(.inFlight, index: "deliveries_leases")
-        case .delivered?, nil: driver = filter.connectorId.map { .connector($0) }
-        }
+        driver = EventDriver(filter: filter)
         if let topic = filter.topic { add("e.topic = ?", [topic]) }
         if let correlation = filter.correlationId { add("e.correlation_id = ?", [correlation]) }
         if let connector = filter.connectorId, driver != .connector(connector) {
             add("(e.source_id = ? OR EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id AND x.connector_id = ?))",
                 [connector, connector])
         }
-        if let state = filter.state, !Self.drives(driver, state: state) {
+        if let state = filter.state, !EventDriver.drives(driver, state: state) {
             add("EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id AND x.state = ?)", [state])
         }
         if let since = filter.since {
@@ -218,14 +149,6 @@ struct EventQuery {
                 (e.payload LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id
                   AND x.last_error LIKE ? ESCAPE '\\'))
                 """, [pattern, pattern])
-        }
-    }
-
-    /// True when the driving index already selects the events with a delivery in `state`.
-    private static func drives(_ driver: EventDriver?, state: DeliveryState) -> Bool {
-        switch driver {
-        case .failing(let driven)?, .queued(let driven, _)?: return driven == state
-        case .connector?, nil: return false
         }
     }
 
