@@ -144,3 +144,151 @@ extension NewEvent {
         }
     }
 }
+
+extension NewEvent {
+    /// Refuses a batch naming a connector the store does not have, naming the first bad event: a
+    /// foreign key failure would only say that one row of a statement was wrong.
+    public static func checkConnectors(_ events: [NewEvent], known: Set<ConnectorID>) throws {
+        func bad(_ event: NewEvent, _ what: String) -> StoreError {
+            .invalidInput("event '\(event.idempotencyKey.prefix(80))': \(what)")
+        }
+        for event in events {
+            guard known.contains(event.sourceId) else { throw bad(event, "unknown source connector id \(event.sourceId)") }
+            if let target = event.targets.first(where: { !known.contains($0.connectorId) }) {
+                throw bad(event, "unknown target connector id \(target.connectorId)")
+            }
+        }
+    }
+
+    /// The oldest receipt (ms) of the same signed body that makes this event a replay: its window
+    /// before it, at most 366 days. Nil for an event with no replay guard.
+    public var replayWindowStart: Int64? {
+        replayGuard.map { receivedAt.millis - Int64(min($0.window, 366 * 86400) * 1000) }
+    }
+}
+
+/// How one ingest batch resolves, the same on every backend: which events replay a signed body,
+/// which are stored now, which repeat a key, and what each returns. The backend reads and writes;
+/// the decisions between its statements are made here.
+public struct IngestBatch: Sendable {
+    /// An event keyed as the store keys it: once per source and idempotency key.
+    public struct SourceKey: Hashable, Sendable {
+        public var source: ConnectorID
+        public var key: String
+
+        public init(source: ConnectorID, key: String) {
+            self.source = source
+            self.key = key
+        }
+    }
+
+    public enum Replay: Sendable, Equatable {
+        /// The body made this event, within the window.
+        case stored(EventID)
+        /// The body is that of an earlier event of the same batch (its index).
+        case sameAs(Int)
+    }
+
+    /// A delivery to insert: pending, due at its event's receipt.
+    public struct NewDelivery: Sendable, Equatable {
+        public var event: EventID
+        public var connector: ConnectorID
+        public var maxAttempts: Int
+        public var at: Int64
+    }
+
+    private struct DigestKey: Hashable {
+        var source: ConnectorID
+        var digest: String
+    }
+
+    public let events: [NewEvent]
+    public let replays: [Int: Replay]
+    /// The events to insert, in the batch's order: all but the replays.
+    public let fresh: [NewEvent]
+    /// The deliveries of the events stored now, target by target.
+    public private(set) var deliveries: [NewDelivery] = []
+    /// Events and deliveries stored now, counted.
+    public private(set) var rollups = RollupDelta()
+    /// Events whose key the source sent in an earlier batch: look up their ids, then `found(_:at:)`.
+    public private(set) var missing: [Int] = []
+    private var accepted: [(index: Int, id: EventID)] = []
+    private var results: [IngestResult?]
+
+    /// Finds the replays: an event whose signed body an earlier event of the batch had is that
+    /// one's replay; else it is a replay when `stored` finds the body's event within its window.
+    ///
+    /// - Parameter stored: the event the same source's same body made since the event's
+    ///   `replayWindowStart`, if any; asked only for the first event of the batch with each body.
+    public init(_ events: [NewEvent], stored: (_ index: Int) throws -> EventID?) rethrows {
+        var replays: [Int: Replay] = [:]
+        var firstInBatch: [DigestKey: Int] = [:]
+        for (index, event) in events.enumerated() {
+            guard let guardian = event.replayGuard else { continue }
+            let key = DigestKey(source: event.sourceId, digest: guardian.digest)
+            if let first = firstInBatch[key] {
+                replays[index] = .sameAs(first)
+            } else if let id = try stored(index) {
+                replays[index] = .stored(id)
+            } else {
+                firstInBatch[key] = index
+            }
+        }
+        self.events = events
+        self.replays = replays
+        fresh = replays.isEmpty ? events : events.indices.filter { replays[$0] == nil }.map { events[$0] }
+        results = Array(repeating: nil, count: events.count)
+    }
+
+    /// Sorts the events once the fresh ones are inserted (`inserted`: the ids the insert returned,
+    /// by key). The first event with a key is the one stored, with one delivery per target; a
+    /// repeat in the same batch is its duplicate; one whose key was taken before is `missing`.
+    public mutating func inserted(_ inserted: [SourceKey: EventID]) {
+        var seen = Set<SourceKey>()
+        for (index, event) in events.enumerated() {
+            if let replay = replays[index] {
+                if case .stored(let id) = replay { results[index] = .duplicate(id) }
+                continue
+            }
+            let key = SourceKey(source: event.sourceId, key: event.idempotencyKey)
+            if let id = inserted[key], seen.insert(key).inserted {
+                let received = event.receivedAt.millis
+                rollups.received(source: event.sourceId, at: received)
+                for target in event.targets {
+                    deliveries.append(NewDelivery(event: id, connector: target.connectorId,
+                                                  maxAttempts: target.maxAttempts, at: received))
+                    rollups.inserted(connector: target.connectorId, state: .pending)
+                }
+                accepted.append((index, id))
+            } else if let id = inserted[key] {
+                results[index] = .duplicate(id)
+            } else {
+                missing.append(index)
+            }
+        }
+    }
+
+    /// A missing event's id, as stored by an earlier batch; nil is an error (it was neither stored
+    /// now nor found).
+    public mutating func found(_ existing: EventID?, at index: Int) throws {
+        guard let existing else {
+            throw StoreError.invalidInput("event '\(events[index].idempotencyKey.prefix(80))' was neither stored nor found")
+        }
+        results[index] = .duplicate(existing)
+    }
+
+    /// What each event of the batch returns, given the ids of the deliveries inserted (by event
+    /// and connector). A replay of a body first seen in this batch is a duplicate of whatever that
+    /// one became.
+    public func results(deliveryIds: [EventID: [ConnectorID: DeliveryID]]) -> [IngestResult] {
+        var results = results
+        for (index, id) in accepted {
+            let made = deliveryIds[id] ?? [:]
+            results[index] = .accepted(id, deliveries: events[index].targets.compactMap { made[$0.connectorId] })
+        }
+        for (index, replay) in replays {
+            if case .sameAs(let first) = replay { results[index] = .duplicate(results[first]!.eventId) }
+        }
+        return results.map { $0! }
+    }
+}

@@ -41,30 +41,15 @@ extension PostgresStore {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) != nil
     }
 
-    private struct SourceKey: Hashable {
-        var source: ConnectorID
-        var key: String
-    }
-
-    private enum Replay {
-        case stored(EventID)
-        case sameAs(Int)
-    }
-
+    /// `IngestBatch` decides, between the statements, what each event becomes.
     static func ingest(_ events: [NewEvent], session: Session) throws -> [IngestResult] {
         let known = Set(try session.rows("SELECT id FROM connectors").map { try $0.decode(Int64.self) })
-        for event in events {
-            guard known.contains(event.sourceId) else {
-                throw StoreError.invalidInput("event '\(event.idempotencyKey.prefix(80))': unknown source connector id \(event.sourceId)")
-            }
-            if let target = event.targets.first(where: { !known.contains($0.connectorId) }) {
-                throw StoreError.invalidInput("event '\(event.idempotencyKey.prefix(80))': unknown target connector id \(target.connectorId)")
-            }
-        }
-        let replays = try findReplays(events, session: session)
-        let fresh = events.indices.filter { replays[$0] == nil }.map { events[$0] }
+        try NewEvent.checkConnectors(events, known: known)
+        let stored = try replayedBodies(events, session: session)
+        var batch = IngestBatch(events) { stored[$0] }
+        let fresh = batch.fresh
 
-        var inserted: [SourceKey: EventID] = [:]
+        var inserted: [IngestBatch.SourceKey: EventID] = [:]
         if !fresh.isEmpty {
             var binds = PostgresBindings(capacity: 10)
             binds.append(fresh.map(\.topic))
@@ -92,65 +77,38 @@ extension PostgresStore {
                 """, binds: binds))
             for row in rows {
                 let (id, source, key) = try row.decode((Int64, Int64, String).self)
-                inserted[SourceKey(source: source, key: key)] = id
+                inserted[IngestBatch.SourceKey(source: source, key: key)] = id
             }
         }
+        batch.inserted(inserted)
 
-        var rollups = RollupDelta()
-        var deliveryEvents: [Int64] = [], deliveryConnectors: [Int64] = [], deliveryMax: [Int64] = [], deliveryAt: [Int64] = []
-        var accepted: [(index: Int, id: EventID)] = []
-        var results: [IngestResult?] = Array(repeating: nil, count: events.count)
-        var seen = Set<SourceKey>()
-        var missing: [Int] = []
-        for (index, event) in events.enumerated() {
-            if let replay = replays[index] {
-                if case .stored(let id) = replay { results[index] = .duplicate(id) }
-                continue
-            }
-            let key = SourceKey(source: event.sourceId, key: event.idempotencyKey)
-            if let id = inserted[key], seen.insert(key).inserted {
-                let received = event.receivedAt.millis
-                rollups.received(source: event.sourceId, at: received)
-                for target in event.targets {
-                    deliveryEvents.append(id)
-                    deliveryConnectors.append(target.connectorId)
-                    deliveryMax.append(Int64(target.maxAttempts))
-                    deliveryAt.append(received)
-                    rollups.inserted(connector: target.connectorId, state: .pending)
-                }
-                accepted.append((index, id))
-            } else if let id = inserted[key] {
-                results[index] = .duplicate(id)
-            } else {
-                missing.append(index)
-            }
-        }
+        let missing = batch.missing
         if !missing.isEmpty {
             let rows = try session.rows("""
                 SELECT e.id, e.source_id, e.idempotency_key FROM events e
                 JOIN unnest(\(missing.map { events[$0].sourceId })::bigint[], \(missing.map { events[$0].idempotencyKey })::text[])
                   AS k(source, key) ON e.source_id = k.source AND e.idempotency_key = k.key
                 """)
-            var existing: [SourceKey: EventID] = [:]
+            var existing: [IngestBatch.SourceKey: EventID] = [:]
             for row in rows {
                 let (id, source, key) = try row.decode((Int64, Int64, String).self)
-                existing[SourceKey(source: source, key: key)] = id
+                existing[IngestBatch.SourceKey(source: source, key: key)] = id
             }
             for index in missing {
                 let event = events[index]
-                guard let id = existing[SourceKey(source: event.sourceId, key: event.idempotencyKey)] else {
-                    throw StoreError.invalidInput("event '\(event.idempotencyKey.prefix(80))' was neither stored nor found")
-                }
-                results[index] = .duplicate(id)
+                try batch.found(existing[IngestBatch.SourceKey(source: event.sourceId, key: event.idempotencyKey)],
+                                at: index)
             }
         }
+        let deliveries = batch.deliveries
         var deliveryIds: [EventID: [ConnectorID: DeliveryID]] = [:]
-        if !deliveryEvents.isEmpty {
+        if !deliveries.isEmpty {
             let rows = try session.rows("""
                 INSERT INTO deliveries(event_id, connector_id, state, max_attempts, next_attempt_at, created_at, updated_at)
                 SELECT e, c, 'pending', m, at, at, at
-                FROM unnest(\(deliveryEvents)::bigint[], \(deliveryConnectors)::bigint[], \(deliveryMax)::bigint[],
-                            \(deliveryAt)::bigint[]) AS d(e, c, m, at)
+                FROM unnest(\(deliveries.map(\.event))::bigint[], \(deliveries.map(\.connector))::bigint[],
+                            \(deliveries.map { Int64($0.maxAttempts) })::bigint[], \(deliveries.map(\.at))::bigint[])
+                  AS d(e, c, m, at)
                 RETURNING id, event_id, connector_id
                 """)
             for row in rows {
@@ -158,35 +116,25 @@ extension PostgresStore {
                 deliveryIds[event, default: [:]][connector] = id
             }
         }
-        for (index, id) in accepted {
-            let made = deliveryIds[id] ?? [:]
-            results[index] = .accepted(id, deliveries: events[index].targets.compactMap { made[$0.connectorId] })
-        }
-        for (index, replay) in replays {
-            if case .sameAs(let first) = replay { results[index] = .duplicate(results[first]!.eventId) }
-        }
+        let results = batch.results(deliveryIds: deliveryIds)
         try rememberSignedBodies(events, results: results, session: session)
-        try rollups.apply(session)
-        if !deliveryConnectors.isEmpty {
-            try PostgresChanges.notify(session, due: Set(deliveryConnectors))
+        try batch.rollups.apply(session)
+        if !deliveries.isEmpty {
+            try PostgresChanges.notify(session, due: Set(deliveries.map(\.connector)))
         }
-        return results.map { $0! }
+        return results
     }
 
-    private struct DigestKey: Hashable {
-        var source: ConnectorID
-        var digest: String
-    }
-
-    /// The events of the batch whose signed body the same source sent within its replay window.
-    private static func findReplays(_ events: [NewEvent], session: Session) throws -> [Int: Replay] {
+    /// The event each guarded event's signed body made within its replay window, by the event's
+    /// place in the batch: one statement for the whole batch.
+    private static func replayedBodies(_ events: [NewEvent], session: Session) throws -> [Int: EventID] {
         let guarded = events.indices.filter { events[$0].replayGuard != nil }
         guard !guarded.isEmpty else { return [:] }
         let rows = try session.rows("""
             SELECT g.n, s.event_id
             FROM unnest(\(guarded.map { Int64($0) })::bigint[], \(guarded.map { events[$0].sourceId })::bigint[],
                         \(guarded.map { events[$0].replayGuard!.digest })::text[],
-                        \(guarded.map { events[$0].receivedAt.millis - Int64(min(events[$0].replayGuard!.window, 366 * 86400) * 1000) })::bigint[])
+                        \(guarded.map { events[$0].replayWindowStart! })::bigint[])
               AS g(n, source, digest, since)
             JOIN signed_bodies s ON s.source_id = g.source AND s.digest = g.digest AND s.received_at >= g.since
             """)
@@ -195,25 +143,13 @@ extension PostgresStore {
             let (n, id) = try row.decode((Int64, Int64).self)
             stored[Int(n)] = id
         }
-        var replays: [Int: Replay] = [:]
-        var firstInBatch: [DigestKey: Int] = [:]
-        for index in guarded {
-            let key = DigestKey(source: events[index].sourceId, digest: events[index].replayGuard!.digest)
-            if let first = firstInBatch[key] {
-                replays[index] = .sameAs(first)
-            } else if let id = stored[index] {
-                replays[index] = .stored(id)
-            } else {
-                firstInBatch[key] = index
-            }
-        }
-        return replays
+        return stored
     }
 
-    private static func rememberSignedBodies(_ events: [NewEvent], results: [IngestResult?], session: Session) throws {
+    private static func rememberSignedBodies(_ events: [NewEvent], results: [IngestResult], session: Session) throws {
         var sources: [Int64] = [], digests: [String] = [], ids: [Int64] = [], times: [Int64] = []
         for (index, event) in events.enumerated() {
-            guard let guardian = event.replayGuard, case .accepted(let id, _)? = results[index] else { continue }
+            guard let guardian = event.replayGuard, case .accepted(let id, _) = results[index] else { continue }
             sources.append(event.sourceId)
             digests.append(guardian.digest)
             ids.append(id)

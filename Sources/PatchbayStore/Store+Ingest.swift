@@ -22,75 +22,50 @@ extension Store {
     /// The most events one INSERT statement carries.
     static let eventsPerStatement = 256
 
-    private struct SourceKey: Hashable {
-        var source: ConnectorID
-        var key: String
-    }
-
     /// Set-based: events go in by multi-row INSERTs of 256, 128, … 1 rows (each shape prepared once
     /// and cached), deliveries by one `INSERT … SELECT` from a JSON argument, and the counters by
     /// one upsert per row they touch. A statement that inserts many rows keeps its cursors on the
     /// table and its indices open and positioned; one statement per row reopened and re-sought nine
     /// of them per delivery, which was most of the cost (docs/BENCHMARKS.md, session 4).
+    /// `IngestBatch` decides, between the statements, what each event becomes.
     static func ingest(_ events: [NewEvent], db: Database) throws -> [IngestResult] {
-        // Connectors are few: checking sources and targets here names the bad one, where a foreign
-        // key failure would only say that one row of a statement was wrong.
+        // Connectors are few: checking sources and targets here names the bad one.
         let known = Set(try ConnectorID.fetchAll(db.cachedStatement(sql: "SELECT id FROM connectors")))
-        for event in events {
-            guard known.contains(event.sourceId) else { throw bad(event, "unknown source connector id \(event.sourceId)") }
-            if let target = event.targets.first(where: { !known.contains($0.connectorId) }) {
-                throw bad(event, "unknown target connector id \(target.connectorId)")
+        try NewEvent.checkConnectors(events, known: known)
+        // Replays of a signed body: answered with the event that body made, never stored again.
+        var batch = try IngestBatch(events) { index in
+            let event = events[index]
+            return try EventID.fetchOne(db.cachedStatement(sql: """
+                SELECT event_id FROM signed_bodies WHERE source_id = ? AND digest = ? AND received_at >= ?
+                """), arguments: [event.sourceId, event.replayGuard!.digest, event.replayWindowStart!])
+        }
+        var inserted: [IngestBatch.SourceKey: EventID] = [:]
+        inserted.reserveCapacity(batch.fresh.count)
+        for range in statementShapes(batch.fresh.count, largest: eventsPerStatement) {
+            try insertEvents(batch.fresh[range], db: db) { id, source, key in
+                inserted[IngestBatch.SourceKey(source: source, key: key)] = id
             }
         }
-        // Replays of a signed body: answered with the event that body made, never stored again.
-        let replays = try findReplays(events, db: db)
-        let fresh = replays.isEmpty ? events : events.enumerated().filter { replays[$0.offset] == nil }.map(\.element)
-        var inserted: [SourceKey: EventID] = [:]
-        inserted.reserveCapacity(fresh.count)
-        for range in statementShapes(fresh.count, largest: eventsPerStatement) {
-            try insertEvents(fresh[range], db: db) { id, source, key in inserted[SourceKey(source: source, key: key)] = id }
+        batch.inserted(inserted)
+        for index in batch.missing {
+            let event = events[index]
+            try batch.found(try EventID.fetchOne(
+                db.cachedStatement(sql: "SELECT id FROM events WHERE source_id = ? AND idempotency_key = ?"),
+                arguments: [event.sourceId, event.idempotencyKey]), at: index)
         }
 
-        var rollups = RollupDelta()
-        var deliveries = JSONRows()
-        var accepted: [(index: Int, id: EventID)] = []
-        var results: [IngestResult?] = Array(repeating: nil, count: events.count)
-        var seen = Set<SourceKey>()
-        for (index, event) in events.enumerated() {
-            if let replay = replays[index] {
-                if case .stored(let id) = replay { results[index] = .duplicate(id) }
-                continue
-            }
-            let key = SourceKey(source: event.sourceId, key: event.idempotencyKey)
-            // The first event with a key is the one stored; a repeat in the same batch is its duplicate.
-            if let id = inserted[key], seen.insert(key).inserted {
-                let received = event.receivedAt.millis
-                rollups.received(source: event.sourceId, at: received)
-                for target in event.targets {
-                    deliveries.row {
-                        $0.add(id)
-                        $0.add(target.connectorId)
-                        $0.add(target.maxAttempts)
-                        $0.add(received)
-                    }
-                    rollups.inserted(connector: target.connectorId, state: .pending)
-                }
-                accepted.append((index, id))
-            } else if let id = inserted[key] {
-                results[index] = .duplicate(id)
-            } else {
-                let existing = try EventID.fetchOne(
-                    db.cachedStatement(sql: "SELECT id FROM events WHERE source_id = ? AND idempotency_key = ?"),
-                    arguments: [event.sourceId, event.idempotencyKey])
-                guard let existing else {
-                    throw StoreError.invalidInput("event '\(event.idempotencyKey.prefix(80))' was neither stored nor found")
-                }
-                results[index] = .duplicate(existing)
-            }
-        }
         var deliveryIds: [EventID: [ConnectorID: DeliveryID]] = [:]
-        if deliveries.count > 0 {
-            deliveryIds.reserveCapacity(accepted.count)
+        if !batch.deliveries.isEmpty {
+            var deliveries = JSONRows()
+            for delivery in batch.deliveries {
+                deliveries.row {
+                    $0.add(delivery.event)
+                    $0.add(delivery.connector)
+                    $0.add(delivery.maxAttempts)
+                    $0.add(delivery.at)
+                }
+            }
+            deliveryIds.reserveCapacity(batch.deliveries.count)
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
                 INSERT INTO deliveries(event_id, connector_id, state, max_attempts, next_attempt_at, created_at, updated_at)
                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'pending', json_extract(value, '$[2]'),
@@ -102,63 +77,21 @@ extension Store {
                 deliveryIds[row[1], default: [:]][row[2]] = row[0]
             }
         }
-        for (index, id) in accepted {
-            let made = deliveryIds[id] ?? [:]
-            results[index] = .accepted(id, deliveries: events[index].targets.compactMap { made[$0.connectorId] })
-        }
-        // A replay of a body first seen in this batch is a duplicate of whatever that one became.
-        for (index, replay) in replays {
-            if case .sameAs(let first) = replay { results[index] = .duplicate(results[first]!.eventId) }
-        }
+        let results = batch.results(deliveryIds: deliveryIds)
         try rememberSignedBodies(events, results: results, db: db)
-        try rollups.apply(db)
-        return results.map { $0! }
-    }
-
-    private enum Replay {
-        /// The body made this event, within the window.
-        case stored(EventID)
-        /// The body is that of an earlier event of the same batch.
-        case sameAs(Int)
-    }
-
-    private struct DigestKey: Hashable {
-        var source: ConnectorID
-        var digest: String
-    }
-
-    /// The events of the batch whose signed body the same source sent within its replay window.
-    private static func findReplays(_ events: [NewEvent], db: Database) throws -> [Int: Replay] {
-        var replays: [Int: Replay] = [:]
-        var firstInBatch: [DigestKey: Int] = [:]
-        for (index, event) in events.enumerated() {
-            guard let guardian = event.replayGuard else { continue }
-            let key = DigestKey(source: event.sourceId, digest: guardian.digest)
-            if let first = firstInBatch[key] {
-                replays[index] = .sameAs(first)
-                continue
-            }
-            let since = event.receivedAt.millis - Int64(min(guardian.window, 366 * 86400) * 1000)
-            if let id = try EventID.fetchOne(db.cachedStatement(sql: """
-                SELECT event_id FROM signed_bodies WHERE source_id = ? AND digest = ? AND received_at >= ?
-                """), arguments: [event.sourceId, guardian.digest, since]) {
-                replays[index] = .stored(id)
-            } else {
-                firstInBatch[key] = index
-            }
-        }
-        return replays
+        try batch.rollups.apply(db)
+        return results
     }
 
     /// Records the signed bodies of the events this batch stored (a body seen again after its
     /// window starts a new one).
-    private static func rememberSignedBodies(_ events: [NewEvent], results: [IngestResult?], db: Database) throws {
+    private static func rememberSignedBodies(_ events: [NewEvent], results: [IngestResult], db: Database) throws {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO signed_bodies(source_id, digest, event_id, received_at) VALUES (?, ?, ?, ?)
             ON CONFLICT(source_id, digest) DO UPDATE SET event_id = excluded.event_id, received_at = excluded.received_at
             """)
         for (index, event) in events.enumerated() {
-            guard let guardian = event.replayGuard, case .accepted(let id, _)? = results[index] else { continue }
+            guard let guardian = event.replayGuard, case .accepted(let id, _) = results[index] else { continue }
             try statement.execute(arguments: [event.sourceId, guardian.digest, id, event.receivedAt.millis])
         }
     }
