@@ -112,3 +112,107 @@ extension DeliveryOutcome {
     }
 
 }
+
+/// A delivery's lease as `record` finds it, read before anything is written.
+public struct HeldLease: Sendable, Equatable {
+    public var token: Int64
+    public var attempts: Int
+    public var maxAttempts: Int
+    public var connector: ConnectorID
+    /// The delivery's `error_signature` before the outcome.
+    public var signature: String?
+
+    public init(token: Int64, attempts: Int, maxAttempts: Int, connector: ConnectorID, signature: String?) {
+        self.token = token
+        self.attempts = attempts
+        self.maxAttempts = maxAttempts
+        self.connector = connector
+        self.signature = signature
+    }
+}
+
+/// What a batch of outcomes does, outcome by outcome, decided the same way on every backend: which
+/// still hold their lease, the state each moves to, the error and signature it leaves, the counters
+/// and the connectors' health. The backend reads the leases and writes what this says.
+public struct OutcomeBatch: Sendable {
+    /// An outcome whose worker still held the lease, and what it makes of the delivery.
+    public struct Recorded: Sendable {
+        public var outcome: DeliveryOutcome
+        public var lease: HeldLease
+        public var state: DeliveryState
+        public var nextAttemptAt: Int64?
+        /// The transition's reason.
+        public var reason: String
+        /// The delivery's last error after a failure; nil after a success (it keeps its history).
+        public var error: String?
+        /// The delivery's error signature after the outcome: the lease's after a success.
+        public var signature: String?
+
+        public var delivered: Bool { state == .delivered }
+        /// The attempt row's outcome.
+        public var attemptOutcome: AttemptOutcome { delivered ? .success : .failure }
+    }
+
+    /// One per outcome, in order.
+    public private(set) var results: [OutcomeRecord] = []
+    /// The outcomes to write, in order.
+    public private(set) var recorded: [Recorded] = []
+    public private(set) var rollups = RollupDelta()
+    /// Connectors with a success in the batch: healthy now.
+    public private(set) var succeeded: Set<ConnectorID> = []
+    /// Connectors with a failure in the batch, with the last one's error: degraded when they had a
+    /// success in the last ten minutes, failing when not.
+    public private(set) var failed: [ConnectorID: String] = [:]
+
+    /// - Parameter held: the leases of the outcomes' deliveries that are in flight and unexpired at `now`.
+    public init(_ outcomes: [DeliveryOutcome], held: [DeliveryID: HeldLease], now: Int64) {
+        var seen: Set<DeliveryID> = []
+        results.reserveCapacity(outcomes.count)
+        for outcome in outcomes {
+            // The same delivery twice in one batch: only the first can still hold the lease.
+            guard let lease = held[outcome.deliveryId], lease.token == outcome.leaseToken,
+                  seen.insert(outcome.deliveryId).inserted else {
+                results.append(.leaseLost)
+                continue
+            }
+            let (state, nextAttemptAt, reason) = outcome.transition(attempts: lease.attempts,
+                                                                     maxAttempts: lease.maxAttempts, now: now)
+            if state == .delivered {
+                succeeded.insert(lease.connector)
+                rollups.moved(connector: lease.connector, from: .inFlight, to: .delivered, at: now,
+                              oldSignature: lease.signature, newSignature: lease.signature)
+                recorded.append(Recorded(outcome: outcome, lease: lease, state: state, nextAttemptAt: nextAttemptAt,
+                                         reason: reason, error: nil, signature: lease.signature))
+            } else {
+                let error = outcome.error ?? "failed"
+                let signature = outcome.errorSignature ?? error
+                rollups.moved(connector: lease.connector, from: .inFlight, to: state, at: now,
+                              oldSignature: lease.signature, newSignature: signature, error: error,
+                              status: outcome.statusCode)
+                failed[lease.connector] = error
+                recorded.append(Recorded(outcome: outcome, lease: lease, state: state, nextAttemptAt: nextAttemptAt,
+                                         reason: reason, error: error, signature: signature))
+            }
+            results.append(.recorded(state))
+        }
+    }
+}
+
+/// What lease recovery makes of a delivery whose lease expired without an outcome: the attempt
+/// counts as failed, and the delivery is due again now, or dead when no attempt is left.
+public struct ExpiredLease: Sendable, Equatable {
+    /// The error signature every expired lease leaves: one error group per connector.
+    public static let signature = "lease expired without an outcome"
+
+    public var state: DeliveryState
+    /// The delivery's last error and the failed attempt's.
+    public var error: String
+    /// The transition's reason.
+    public var reason: String
+
+    public init(owner: String?, expiredAt: Int64, attempts: Int, maxAttempts: Int) {
+        error = "lease held by \(owner ?? "unknown worker") expired at \(Date(millis: expiredAt).iso8601) without an outcome"
+        state = attempts >= maxAttempts ? .dead : .retrying
+        reason = state == .dead ? "\(error); no attempt left" : "\(error); due again now"
+    }
+}

@@ -128,12 +128,8 @@ extension PostgresStore {
         return try write { session in try Self.record(outcomes, session: session, now: nowMs) }
     }
 
-    private struct Lease {
-        var token: Int64, attempts: Int, maxAttempts: Int, connector: ConnectorID, signature: String?
-    }
-
     private static func record(_ outcomes: [DeliveryOutcome], session: Session, now: Int64) throws -> [OutcomeRecord] {
-        var held: [DeliveryID: Lease] = [:]
+        var held: [DeliveryID: HeldLease] = [:]
         // Locked in id order: a recovery or an operator on another node waits, never interleaves.
         for row in try session.rows("""
             SELECT id, lease_token, attempts, max_attempts, connector_id, error_signature FROM deliveries
@@ -142,64 +138,37 @@ extension PostgresStore {
             """) {
             let (id, token, attempts, maxAttempts, connector, signature) =
                 try row.decode((Int64, Int64, Int, Int, Int64, String?).self)
-            held[id] = Lease(token: token, attempts: attempts, maxAttempts: maxAttempts, connector: connector,
-                             signature: signature)
+            held[id] = HeldLease(token: token, attempts: attempts, maxAttempts: maxAttempts, connector: connector,
+                                 signature: signature)
         }
-        var results: [OutcomeRecord] = []
-        var recorded: Set<DeliveryID> = []
-        var rollups = RollupDelta()
-        var succeeded: Set<ConnectorID> = []
-        var failed: [ConnectorID: String] = [:]
-        var pauses: [(ConnectorID, String)] = []
+        let batch = OutcomeBatch(outcomes, held: held, now: now)
+        guard !batch.recorded.isEmpty else { return batch.results }
         // Column arrays for the set-based writes; nullable columns carry a "has" flag beside them.
         var u = Columns(), a = Columns(), t = Columns()
-        for outcome in outcomes {
-            guard let lease = held[outcome.deliveryId], lease.token == outcome.leaseToken,
-                  recorded.insert(outcome.deliveryId).inserted else {
-                results.append(.leaseLost)
-                continue
-            }
-            let (newState, nextAttemptAt, reason) = outcome.transition(attempts: lease.attempts,
-                                                                       maxAttempts: lease.maxAttempts, now: now)
-            let delivered = newState == .delivered
-            let error = delivered ? nil : (outcome.error ?? "failed")
-            let signature = delivered ? lease.signature : (outcome.errorSignature ?? error)
+        for recorded in batch.recorded {
+            let outcome = recorded.outcome
             u.ids.append(outcome.deliveryId)
-            u.states.append(newState.rawValue)
-            u.addInt(nextAttemptAt)
-            u.add(error)
+            u.states.append(recorded.state.rawValue)
+            u.addInt(recorded.nextAttemptAt)
+            u.add(recorded.error)
             u.addInt1(outcome.statusCode.map(Int64.init))
-            u.texts2.append(signature ?? "")
-            u.flags2.append(signature != nil)
+            u.texts2.append(recorded.signature ?? "")
+            u.flags2.append(recorded.signature != nil)
 
             a.ids.append(outcome.deliveryId)
-            a.numbers.append(Int64(lease.attempts))
+            a.numbers.append(Int64(recorded.lease.attempts))
             a.times.append(outcome.startedAt.millis)
             a.durations.append(max(0, outcome.durationMs))
-            a.states.append((delivered ? AttemptOutcome.success : AttemptOutcome.failure).rawValue)
+            a.states.append(recorded.attemptOutcome.rawValue)
             a.addInt(outcome.statusCode.map(Int64.init))
             a.add(outcome.error)
             a.texts2.append(outcome.responseExcerpt ?? "")
             a.flags2.append(outcome.responseExcerpt != nil)
 
             t.ids.append(outcome.deliveryId)
-            t.states.append(newState.rawValue)
-            t.texts2.append(reason)
-
-            if delivered {
-                succeeded.insert(lease.connector)
-                rollups.moved(connector: lease.connector, from: .inFlight, to: .delivered, at: now,
-                              oldSignature: lease.signature, newSignature: lease.signature)
-            } else {
-                rollups.moved(connector: lease.connector, from: .inFlight, to: newState, at: now,
-                              oldSignature: lease.signature, newSignature: signature, error: error,
-                              status: outcome.statusCode)
-                failed[lease.connector] = error
-            }
-            if let pause = outcome.pauseConnectorReason { pauses.append((lease.connector, pause)) }
-            results.append(.recorded(newState))
+            t.states.append(recorded.state.rawValue)
+            t.texts2.append(recorded.reason)
         }
-        guard !u.ids.isEmpty else { return results }
         // A success keeps the delivery's last error and signature (its history); a failure sets them.
         try session.run("""
             UPDATE deliveries d SET state = u.state,
@@ -232,22 +201,25 @@ extension PostgresStore {
             FROM unnest(\(t.ids)::bigint[], \(t.states)::text[], \(t.texts2)::text[]) WITH ORDINALITY AS x(id, state, reason, n)
             ORDER BY n
             """)
-        try rollups.apply(session)
-        for (connector, reason) in pauses {
-            try session.run("UPDATE connectors SET paused = true, paused_reason = \(reason) WHERE id = \(connector)")
+        try batch.rollups.apply(session)
+        for recorded in batch.recorded {
+            guard let reason = recorded.outcome.pauseConnectorReason else { continue }
+            try session.run("""
+                UPDATE connectors SET paused = true, paused_reason = \(reason) WHERE id = \(recorded.lease.connector)
+                """)
         }
         // Health once per connector per batch, as on SQLite.
-        for connector in succeeded.sorted() {
+        for connector in batch.succeeded.sorted() {
             try session.run("UPDATE connectors SET last_success_at = \(now), health = 'healthy' WHERE id = \(connector)")
         }
-        for (connector, error) in failed.sorted(by: { $0.key < $1.key }) {
+        for (connector, error) in batch.failed.sorted(by: { $0.key < $1.key }) {
             try session.run("""
                 UPDATE connectors SET last_error_at = \(now), last_error = \(error),
                   health = CASE WHEN last_success_at >= \(now - 600_000) THEN 'degraded' ELSE 'failing' END
                 WHERE id = \(connector)
                 """)
         }
-        return results
+        return batch.results
     }
 
     /// Returns deliveries whose lease expired to the queue, due now, with the attempt counted as
@@ -264,29 +236,27 @@ extension PostgresStore {
                 FOR UPDATE SKIP LOCKED
                 """).map { try $0.decode((Int64, Int, Int, String?, Int64, Int64, Int64, String?).self) }
             var rollups = RollupDelta()
-            let signature = "lease expired without an outcome"
             var due: Set<Int64> = []
             for (id, attempts, maxAttempts, owner, expiredAt, claimedAt, connector, oldSignature) in rows {
-                let error = "lease held by \(owner ?? "unknown worker") expired at \(Date(millis: expiredAt).iso8601) without an outcome"
-                let newState: DeliveryState = attempts >= maxAttempts ? .dead : .retrying
+                let expired = ExpiredLease(owner: owner, expiredAt: expiredAt, attempts: attempts, maxAttempts: maxAttempts)
                 try session.run("""
                     INSERT INTO attempts(delivery_id, number, started_at, duration_ms, outcome, error)
-                    VALUES (\(id), \(attempts), \(claimedAt), \(max(0, expiredAt - claimedAt)), 'lease_expired', \(error))
+                    VALUES (\(id), \(attempts), \(claimedAt), \(max(0, expiredAt - claimedAt)), 'lease_expired', \(expired.error))
                     """)
                 try session.run("""
-                    UPDATE deliveries SET state = \(newState.rawValue), next_attempt_at = \(newState == .retrying ? nowMs : nil),
-                      lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, last_error = \(error),
-                      last_status = NULL, error_signature = \(signature), updated_at = \(nowMs)
+                    UPDATE deliveries SET state = \(expired.state.rawValue),
+                      next_attempt_at = \(expired.state == .retrying ? nowMs : nil),
+                      lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, last_error = \(expired.error),
+                      last_status = NULL, error_signature = \(ExpiredLease.signature), updated_at = \(nowMs)
                     WHERE id = \(id)
                     """)
-                rollups.moved(connector: connector, from: .inFlight, to: newState, at: nowMs, oldSignature: oldSignature,
-                              newSignature: signature, error: error, status: nil)
-                let reason = newState == .dead ? "\(error); no attempt left" : "\(error); due again now"
+                rollups.moved(connector: connector, from: .inFlight, to: expired.state, at: nowMs, oldSignature: oldSignature,
+                              newSignature: ExpiredLease.signature, error: expired.error, status: nil)
                 try session.run("""
                     INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason)
-                    VALUES (\(id), \(nowMs), 'in_flight', \(newState.rawValue), 'system', \(reason))
+                    VALUES (\(id), \(nowMs), 'in_flight', \(expired.state.rawValue), 'system', \(expired.reason))
                     """)
-                if newState == .retrying { due.insert(connector) }
+                if expired.state == .retrying { due.insert(connector) }
             }
             try rollups.apply(session)
             if !due.isEmpty { try PostgresChanges.notify(session, due: due) }

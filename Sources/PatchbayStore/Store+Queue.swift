@@ -93,69 +93,49 @@ extension Store {
     }
 
     private static func record(_ outcomes: [DeliveryOutcome], db: Database, now: Int64) throws -> [OutcomeRecord] {
-        var held: [DeliveryID: (token: Int64, attempts: Int, maxAttempts: Int, connector: ConnectorID, signature: String?)] = [:]
+        var held: [DeliveryID: HeldLease] = [:]
         held.reserveCapacity(outcomes.count)
         let leases = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT id, lease_token, attempts, max_attempts, connector_id, error_signature FROM deliveries
             WHERE id IN (SELECT value FROM json_each(?)) AND state = 'in_flight' AND lease_expires_at >= ?
             """), arguments: [JSONRows.ids(outcomes.map(\.deliveryId)), now])
         while let row = try leases.next() {
-            held[row[0]] = (row[1], row[2], row[3], row[4], row[5])
+            held[row[0]] = HeldLease(token: row[1], attempts: row[2], maxAttempts: row[3], connector: row[4],
+                                     signature: row[5])
         }
-        var results: [OutcomeRecord] = []
-        results.reserveCapacity(outcomes.count)
+        let batch = OutcomeBatch(outcomes, held: held, now: now)
         var attempts: [[DatabaseValue]] = []
         var transitions: [[DatabaseValue]] = []
-        var rollups = RollupDelta()
         var deliveredByStatus: [Int?: [DeliveryID]] = [:]
-        var succeeded: Set<ConnectorID> = []
-        var failed: [ConnectorID: String] = [:]
-        var recorded: Set<DeliveryID> = []
         let updateFailure = try db.cachedStatement(sql: """
             UPDATE deliveries SET state = ?, next_attempt_at = ?, lease_owner = NULL, lease_token = NULL,
               lease_expires_at = NULL, last_error = ?, last_status = ?, error_signature = ?, updated_at = ?
             WHERE id = ?
             """)
-        for outcome in outcomes {
-            // The same delivery twice in one batch: only the first can still hold the lease.
-            guard let lease = held[outcome.deliveryId], lease.token == outcome.leaseToken,
-                  recorded.insert(outcome.deliveryId).inserted else {
-                results.append(.leaseLost)
-                continue
-            }
-            let (newState, nextAttemptAt, reason) = outcome.transition(attempts: lease.attempts,
-                                                                        maxAttempts: lease.maxAttempts, now: now)
+        for recorded in batch.recorded {
+            let outcome = recorded.outcome
             attempts.append([
-                outcome.deliveryId.databaseValue, lease.attempts.databaseValue, outcome.startedAt.millis.databaseValue,
-                max(0, outcome.durationMs).databaseValue,
-                (newState == .delivered ? AttemptOutcome.success : AttemptOutcome.failure).rawValue.databaseValue,
-                outcome.statusCode.databaseValue, outcome.error.databaseValue, outcome.responseExcerpt.databaseValue,
+                outcome.deliveryId.databaseValue, recorded.lease.attempts.databaseValue,
+                outcome.startedAt.millis.databaseValue, max(0, outcome.durationMs).databaseValue,
+                recorded.attemptOutcome.rawValue.databaseValue, outcome.statusCode.databaseValue,
+                outcome.error.databaseValue, outcome.responseExcerpt.databaseValue,
             ])
             transitions.append([
                 outcome.deliveryId.databaseValue, now.databaseValue, DeliveryState.inFlight.rawValue.databaseValue,
-                newState.rawValue.databaseValue, Actor.worker.rawValue.databaseValue, reason.databaseValue,
+                recorded.state.rawValue.databaseValue, Actor.worker.rawValue.databaseValue, recorded.reason.databaseValue,
             ])
-            if newState == .delivered {
+            if recorded.delivered {
                 deliveredByStatus[outcome.statusCode, default: []].append(outcome.deliveryId)
-                succeeded.insert(lease.connector)
-                rollups.moved(connector: lease.connector, from: .inFlight, to: .delivered, at: now,
-                              oldSignature: lease.signature, newSignature: lease.signature)
             } else {
-                let error = outcome.error ?? "failed"
-                let signature = outcome.errorSignature ?? error
                 try updateFailure.execute(arguments: [
-                    newState, nextAttemptAt, error, outcome.statusCode, signature, now, outcome.deliveryId,
+                    recorded.state, recorded.nextAttemptAt, recorded.error, outcome.statusCode, recorded.signature, now,
+                    outcome.deliveryId,
                 ])
-                rollups.moved(connector: lease.connector, from: .inFlight, to: newState, at: now,
-                              oldSignature: lease.signature, newSignature: signature, error: error,
-                              status: outcome.statusCode)
-                failed[lease.connector] = error
             }
             if let pause = outcome.pauseConnectorReason {
                 try db.execute(sql: "UPDATE connectors SET paused = 1, paused_reason = ? WHERE id = ?",
-                               arguments: [pause, lease.connector])
+                               arguments: [pause, recorded.lease.connector])
             }
-            results.append(.recorded(newState))
         }
         let markDelivered = try db.cachedStatement(sql: """
             UPDATE deliveries SET state = 'delivered', lease_owner = NULL, lease_token = NULL,
@@ -168,21 +148,21 @@ extension Store {
         try insertRows(into: "attempts(delivery_id, number, started_at, duration_ms, outcome, status_code, error, response_excerpt)",
                        attempts, db: db)
         try insertRows(into: "transitions(delivery_id, at, from_state, to_state, actor, reason)", transitions, db: db)
-        try rollups.apply(db)
+        try batch.rollups.apply(db)
         // Health once per connector per batch. Failing with a recent success is degraded; failing
         // with none in ten minutes is failing; a success in the batch makes it healthy.
-        for connector in succeeded {
+        for connector in batch.succeeded {
             try db.cachedStatement(sql: "UPDATE connectors SET last_success_at = ?, health = 'healthy' WHERE id = ?")
                 .execute(arguments: [now, connector])
         }
-        for (connector, error) in failed {
+        for (connector, error) in batch.failed {
             try db.cachedStatement(sql: """
                 UPDATE connectors SET last_error_at = ?, last_error = ?,
                   health = CASE WHEN last_success_at >= ? THEN 'degraded' ELSE 'failing' END
                 WHERE id = ?
                 """).execute(arguments: [now, error, now - 600_000, connector])
         }
-        return results
+        return batch.results
     }
 
     /// Returns deliveries whose lease expired to the queue, due now, with the attempt counted as failed.
@@ -200,32 +180,28 @@ extension Store {
                 ORDER BY lease_expires_at LIMIT ?
                 """, arguments: [nowMs, limit])
             var rollups = RollupDelta()
-            let signature = "lease expired without an outcome"
             for row in rows {
                 let id: DeliveryID = row[0]
                 let attempts: Int = row[1]
-                let maxAttempts: Int = row[2]
-                let owner: String = row[3] ?? "unknown worker"
                 let expiredAt: Int64 = row[4]
                 let claimedAt: Int64 = row[5]
-                let error = "lease held by \(owner) expired at \(Date(millis: expiredAt).iso8601) without an outcome"
-                let newState: DeliveryState = attempts >= maxAttempts ? .dead : .retrying
+                let expired = ExpiredLease(owner: row[3], expiredAt: expiredAt, attempts: attempts, maxAttempts: row[2])
                 try db.execute(sql: """
                     INSERT INTO attempts(delivery_id, number, started_at, duration_ms, outcome, error)
                     VALUES (?, ?, ?, ?, 'lease_expired', ?)
-                    """, arguments: [id, attempts, claimedAt, max(0, expiredAt - claimedAt), error])
+                    """, arguments: [id, attempts, claimedAt, max(0, expiredAt - claimedAt), expired.error])
                 try db.execute(sql: """
                     UPDATE deliveries SET state = ?, next_attempt_at = ?, lease_owner = NULL, lease_token = NULL,
                       lease_expires_at = NULL, last_error = ?, last_status = NULL,
                       error_signature = ?, updated_at = ?
                     WHERE id = ?
-                    """, arguments: [newState, newState == .retrying ? nowMs : nil, error, signature, nowMs, id])
-                rollups.moved(connector: row[6], from: .inFlight, to: newState, at: nowMs, oldSignature: row[7],
-                              newSignature: signature, error: error, status: nil)
+                    """, arguments: [expired.state, expired.state == .retrying ? nowMs : nil, expired.error,
+                                     ExpiredLease.signature, nowMs, id])
+                rollups.moved(connector: row[6], from: .inFlight, to: expired.state, at: nowMs, oldSignature: row[7],
+                              newSignature: ExpiredLease.signature, error: expired.error, status: nil)
                 try Self.recordTransition(
-                    db, delivery: id, at: nowMs, from: DeliveryState.inFlight.rawValue, to: newState,
-                    actor: .system,
-                    reason: newState == .dead ? "\(error); no attempt left" : "\(error); due again now")
+                    db, delivery: id, at: nowMs, from: DeliveryState.inFlight.rawValue, to: expired.state,
+                    actor: .system, reason: expired.reason)
             }
             try rollups.apply(db)
             return rows.map { $0[0] }
