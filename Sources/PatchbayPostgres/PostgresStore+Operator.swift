@@ -2,29 +2,6 @@ import Foundation
 import PatchbayModel
 import PostgresNIO
 
-/// What the rollups need to know of a delivery an operator changes, read under its row lock.
-private struct OperatorRow {
-    var id: DeliveryID
-    var state: DeliveryState
-    var connector: ConnectorID
-    var signature: String?
-}
-
-/// A retarget's view of one delivery: its row, its event, and the delivery its event already has
-/// to the target, if any (UNIQUE(event_id, connector_id) allows one).
-private struct RetargetRow {
-    var row: OperatorRow
-    var event: EventID
-    var existing: DeliveryID?
-}
-
-/// The sink deliveries move to.
-private struct RetargetDestination {
-    var id: ConnectorID
-    var name: String
-    var maxAttempts: Int?
-}
-
 /// A WHERE clause with its parameters, built piece by piece.
 private struct OperatorClause {
     var parts: [String] = []
@@ -98,7 +75,7 @@ extension PostgresStore {
     }
 
     /// Moves requeueable deliveries (locked by the caller) to pending, due now, with a fresh set of attempts.
-    private static func requeue(_ rows: [OperatorRow], reason: String?, session: Session, now: Int64,
+    private static func requeue(_ rows: [OperatorDelivery], reason: String?, session: Session, now: Int64,
                                 rollups: inout RollupDelta) throws {
         let ids = rows.map(\.id)
         try recordTransitions(of: ids, to: .pending, reason: reason ?? "requeued by operator", session: session, now: now)
@@ -212,15 +189,8 @@ extension PostgresStore {
             throw StoreError.unknownConnector(name)
         }
         let (id, direction, orphanedAt, maxAttempts) = try row.decode((ConnectorID, String, Int64?, Int?).self)
-        if direction != ConnectorDirection.sink.rawValue {
-            throw StoreError.invalidInput("connector '\(name)' is a source; deliveries can only move to a sink connector")
-        }
-        if orphanedAt != nil {
-            throw StoreError.invalidInput(
-                "connector '\(name)' is not in the hub's configuration either (orphaned): no worker would send them; "
-                    + "name a connector the configuration has, and run the hub with it once")
-        }
-        return RetargetDestination(id: id, name: name, maxAttempts: maxAttempts)
+        return try RetargetDestination(id: id, name: name, direction: direction, orphaned: orphanedAt != nil,
+                                       maxAttempts: maxAttempts)
     }
 
     private static func retarget(_ ids: [DeliveryID], to target: RetargetDestination, reason: String?,
@@ -229,7 +199,7 @@ extension PostgresStore {
         var rollups = RollupDelta()
         let unique = uniqued(ids)
         // Every named delivery, locked in id order before anything is decided.
-        var byId: [DeliveryID: RetargetRow] = [:]
+        var byId: [DeliveryID: RetargetCandidate] = [:]
         for chunk in chunks(of: unique.sorted()) {
             for row in try session.rows("""
                 SELECT d.id, d.state, d.connector_id, d.error_signature, d.event_id, o.id
@@ -240,37 +210,16 @@ extension PostgresStore {
                 """) {
                 let (id, state, connector, signature, event, existing) =
                     try row.decode((DeliveryID, String, ConnectorID, String?, EventID, DeliveryID?).self)
-                byId[id] = RetargetRow(
-                    row: OperatorRow(id: id, state: try deliveryState(state, session), connector: connector, signature: signature),
+                byId[id] = RetargetCandidate(
+                    delivery: OperatorDelivery(id: id, state: try deliveryState(state, session), connector: connector,
+                                               signature: signature),
                     event: event, existing: existing)
             }
         }
-        let why = "to '\(target.name)' and requeued by operator" + (reason.map { ": \($0)" } ?? "")
+        let why = target.transitionReason(reason)
         var eventsTaken = Set<EventID>()
         for chunk in chunks(of: unique) {
-            var movable: [OperatorRow] = []
-            for id in chunk {
-                guard let found = byId[id] else {
-                    result.skipped.append(.init(id: id, reason: "no such delivery"))
-                    continue
-                }
-                if found.row.connector == target.id {
-                    result.skipped.append(.init(id: id, reason: "it already goes to '\(target.name)'"))
-                } else if !found.row.state.isRetargetable {
-                    let detail = found.row.state == .inFlight
-                        ? "a worker holds it; once its lease expires it is retrying and can be moved"
-                        : "only pending, retrying, dead or discarded deliveries can be moved"
-                    result.skipped.append(.init(id: id, reason: "it is \(found.row.state.rawValue); \(detail)"))
-                } else if let existing = found.existing {
-                    result.skipped.append(.init(
-                        id: id, reason: "its event \(found.event) already has delivery \(existing) to '\(target.name)'"))
-                } else if !eventsTaken.insert(found.event).inserted {
-                    result.skipped.append(.init(
-                        id: id, reason: "another delivery of its event \(found.event) moves to '\(target.name)' in this action"))
-                } else {
-                    movable.append(found.row)
-                }
-            }
+            let movable = result.retargetable(chunk, found: byId, to: target, eventsTaken: &eventsTaken)
             guard !movable.isEmpty else { continue }
             let moving = movable.map(\.id)
             // History stays where it happened: the transitions so far count for the old connector.
@@ -330,11 +279,11 @@ extension PostgresStore {
     /// (missing, or "it is dead; `refusal`"), in the order given, and the moved ones changed.
     private static func forEachMovable(
         _ ids: [DeliveryID], session: Session, allowed: (DeliveryState) -> Bool, refusal: String,
-        _ move: ([OperatorRow]) throws -> Void
+        _ move: ([OperatorDelivery]) throws -> Void
     ) throws -> OperatorResult {
         var result = OperatorResult()
         let unique = uniqued(ids)
-        var byId: [DeliveryID: OperatorRow] = [:]
+        var byId: [DeliveryID: OperatorDelivery] = [:]
         for chunk in chunks(of: unique.sorted()) {
             for row in try session.rows("""
                 SELECT id, state, connector_id, error_signature FROM deliveries WHERE id = ANY(\(chunk))
@@ -345,18 +294,7 @@ extension PostgresStore {
             }
         }
         for chunk in chunks(of: unique) {
-            var movable: [OperatorRow] = []
-            for id in chunk {
-                guard let row = byId[id] else {
-                    result.skipped.append(.init(id: id, reason: "no such delivery"))
-                    continue
-                }
-                if allowed(row.state) {
-                    movable.append(row)
-                } else {
-                    result.skipped.append(.init(id: id, reason: "it is \(row.state.rawValue); \(refusal)"))
-                }
-            }
+            let movable = result.movable(chunk, found: byId, allowed: allowed, refusal: refusal)
             guard !movable.isEmpty else { continue }
             try move(movable)
             result.changed += movable.map(\.id)
@@ -383,9 +321,7 @@ extension PostgresStore {
         var clause = OperatorClause()
         // The state test reads exactly like the partial indices' WHERE, so the planner can use them.
         clause.parts.append("state IN ('retrying', 'dead')")
-        let states = DeliveryState.allCases.filter {
-            $0.isFailing && (filter.states.isEmpty || filter.states.contains($0))
-        }
+        let states = filter.effectiveStates
         if states.isEmpty { return nil }
         if states.count == 1 { clause.parts.append("state = \(try clause.bind(states[0].rawValue))") }
         var connectorId = filter.connectorId
@@ -406,9 +342,9 @@ extension PostgresStore {
     }
 
     /// From `SELECT id, state, connector_id, error_signature`.
-    private static func operatorRow(_ row: PostgresRow, _ session: Session) throws -> OperatorRow {
+    private static func operatorRow(_ row: PostgresRow, _ session: Session) throws -> OperatorDelivery {
         let (id, state, connector, signature) = try row.decode((DeliveryID, String, ConnectorID, String?).self)
-        return OperatorRow(id: id, state: try deliveryState(state, session), connector: connector, signature: signature)
+        return OperatorDelivery(id: id, state: try deliveryState(state, session), connector: connector, signature: signature)
     }
 
     private static func deliveryState(_ text: String, _ session: Session) throws -> DeliveryState {

@@ -1,19 +1,10 @@
 import Foundation
 import GRDB
 
-/// What the rollups need to know of a delivery an operator changes.
-struct DeliveryRollupRow {
-    var id: DeliveryID
-    var state: DeliveryState
-    var connector: ConnectorID
-    var signature: String?
-
+extension OperatorDelivery {
     /// From `SELECT id, state, connector_id, error_signature`.
     init(row: Row) {
-        id = row[0]
-        state = row[1]
-        connector = row[2]
-        signature = row[3]
+        self.init(id: row[0], state: row[1], connector: row[2], signature: row[3])
     }
 }
 
@@ -33,7 +24,7 @@ extension Store {
             // The filter reads each row's state, connector and signature already: no second look-up.
             var (sql, arguments) = try Self.failingWhere(filter, db: db)
             sql = "SELECT id, state, connector_id, error_signature FROM deliveries WHERE \(sql)"
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments).map(DeliveryRollupRow.init(row:))
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments).map(OperatorDelivery.init(row:))
             var result = OperatorResult()
             var rollups = RollupDelta()
             for chunk in rows.chunked(into: Self.operatorChunk) {
@@ -107,7 +98,7 @@ extension Store {
     }
 
     /// Moves requeueable deliveries to pending, due now, with a fresh set of attempts.
-    private static func requeue(_ rows: [DeliveryRollupRow], reason: String?, db: Database, now: Int64,
+    private static func requeue(_ rows: [OperatorDelivery], reason: String?, db: Database, now: Int64,
                                 rollups: inout RollupDelta) throws {
         let ids = JSONRows.ids(rows.map(\.id))
         try setState(of: ids, to: .pending, actor: .operator_, reason: reason ?? "requeued by operator", db: db, now: now)
@@ -137,7 +128,7 @@ extension Store {
     /// given, and the moved ones changed.
     private static func forEachMovable(
         _ ids: [DeliveryID], db: Database, result: inout OperatorResult, allowed: (DeliveryState) -> Bool,
-        refusal: String, _ move: ([DeliveryRollupRow]) throws -> Void
+        refusal: String, _ move: ([OperatorDelivery]) throws -> Void
     ) throws {
         var seen = Set<DeliveryID>()
         let unique = ids.filter { seen.insert($0).inserted }
@@ -145,23 +136,12 @@ extension Store {
             SELECT id, state, connector_id, error_signature FROM deliveries WHERE id IN (SELECT value FROM json_each(?))
             """)
         for chunk in unique.chunked(into: operatorChunk) {
-            var byId: [DeliveryID: DeliveryRollupRow] = [:]
+            var byId: [DeliveryID: OperatorDelivery] = [:]
             for row in try Row.fetchAll(read, arguments: [JSONRows.ids(chunk)]) {
-                let found = DeliveryRollupRow(row: row)
+                let found = OperatorDelivery(row: row)
                 byId[found.id] = found
             }
-            var movable: [DeliveryRollupRow] = []
-            for id in chunk {
-                guard let row = byId[id] else {
-                    result.skipped.append(.init(id: id, reason: "no such delivery"))
-                    continue
-                }
-                if allowed(row.state) {
-                    movable.append(row)
-                } else {
-                    result.skipped.append(.init(id: id, reason: "it is \(row.state.rawValue); \(refusal)"))
-                }
-            }
+            let movable = result.movable(Array(chunk), found: byId, allowed: allowed, refusal: refusal)
             guard !movable.isEmpty else { continue }
             try move(movable)
             result.changed += movable.map(\.id)

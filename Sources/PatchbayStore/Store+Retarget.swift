@@ -56,25 +56,18 @@ extension Store {
     }
 
     /// The connector deliveries may move to: a sink the running configuration names.
-    private static func retargetDestination(_ name: String, db: Database) throws -> (id: ConnectorID, name: String, maxAttempts: Int?) {
+    private static func retargetDestination(_ name: String, db: Database) throws -> RetargetDestination {
         guard let row = try Row.fetchOne(db, sql: """
             SELECT id, direction, orphaned_at, max_attempts FROM connectors WHERE name = ?
             """, arguments: [name]) else {
             throw StoreError.unknownConnector(name)
         }
-        if (row[1] as String) != ConnectorDirection.sink.rawValue {
-            throw StoreError.invalidInput("connector '\(name)' is a source; deliveries can only move to a sink connector")
-        }
-        if (row[2] as Int64?) != nil {
-            throw StoreError.invalidInput(
-                "connector '\(name)' is not in the hub's configuration either (orphaned): no worker would send them; "
-                    + "name a connector the configuration has, and run the hub with it once")
-        }
-        return (row[0], name, row[3])
+        return try RetargetDestination(id: row[0], name: name, direction: row[1], orphaned: (row[2] as Int64?) != nil,
+                                       maxAttempts: row[3])
     }
 
-    private static func retarget(_ ids: [DeliveryID], to target: (id: ConnectorID, name: String, maxAttempts: Int?),
-                                 reason: String?, db: Database, now: Int64) throws -> OperatorResult {
+    private static func retarget(_ ids: [DeliveryID], to target: RetargetDestination, reason: String?, db: Database,
+                                 now: Int64) throws -> OperatorResult {
         var result = OperatorResult()
         var rollups = RollupDelta()
         var seen = Set<DeliveryID>()
@@ -86,36 +79,14 @@ extension Store {
             FROM deliveries d LEFT JOIN deliveries o ON o.event_id = d.event_id AND o.connector_id = ?
             WHERE d.id IN (SELECT value FROM json_each(?))
             """)
-        let why = "to '\(target.name)' and requeued by operator" + (reason.map { ": \($0)" } ?? "")
+        let why = target.transitionReason(reason)
         var eventsTaken = Set<EventID>()
         for chunk in unique.chunked(into: operatorChunk) {
-            var byId: [DeliveryID: (row: DeliveryRollupRow, event: EventID, existing: DeliveryID?)] = [:]
+            var byId: [DeliveryID: RetargetCandidate] = [:]
             for row in try Row.fetchAll(read, arguments: [target.id, JSONRows.ids(chunk)]) {
-                byId[row[0]] = (DeliveryRollupRow(row: row), row[4], row[5])
+                byId[row[0]] = RetargetCandidate(delivery: OperatorDelivery(row: row), event: row[4], existing: row[5])
             }
-            var movable: [DeliveryRollupRow] = []
-            for id in chunk {
-                guard let found = byId[id] else {
-                    result.skipped.append(.init(id: id, reason: "no such delivery"))
-                    continue
-                }
-                if found.row.connector == target.id {
-                    result.skipped.append(.init(id: id, reason: "it already goes to '\(target.name)'"))
-                } else if !found.row.state.isRetargetable {
-                    let detail = found.row.state == .inFlight
-                        ? "a worker holds it; once its lease expires it is retrying and can be moved"
-                        : "only pending, retrying, dead or discarded deliveries can be moved"
-                    result.skipped.append(.init(id: id, reason: "it is \(found.row.state.rawValue); \(detail)"))
-                } else if let existing = found.existing {
-                    result.skipped.append(.init(
-                        id: id, reason: "its event \(found.event) already has delivery \(existing) to '\(target.name)'"))
-                } else if !eventsTaken.insert(found.event).inserted {
-                    result.skipped.append(.init(
-                        id: id, reason: "another delivery of its event \(found.event) moves to '\(target.name)' in this action"))
-                } else {
-                    movable.append(found.row)
-                }
-            }
+            let movable = result.retargetable(Array(chunk), found: byId, to: target, eventsTaken: &eventsTaken)
             guard !movable.isEmpty else { continue }
             let json = JSONRows.ids(movable.map(\.id))
             // History stays where it happened: the transitions so far count for the old connector.
