@@ -61,3 +61,31 @@ public struct ConnectorStatus: Sendable, Equatable {
 
     public func count(_ state: DeliveryState) -> Int { counts[state] ?? 0 }
 }
+
+extension OrphanedConnector {
+    /// The orphaned connectors, built from per-state delivery counts (`delivery_counts` rows of the
+    /// connectors a configuration does not name), sorted by connector name: how every backend turns
+    /// those rows into the list `check` and `run` warn about.
+    public struct Tally: Sendable {
+        private var orphans: [OrphanedConnector] = []
+
+        public init() {}
+
+        /// One connector's count in one state. Rows come sorted by connector name; states other
+        /// than pending, in flight, retrying and dead are left out.
+        public mutating func add(name: String, direction: ConnectorDirection, state: String, count: Int) {
+            if orphans.last?.name != name { orphans.append(OrphanedConnector(name: name, direction: direction)) }
+            switch DeliveryState(rawValue: state) {
+            case .pending: orphans[orphans.count - 1].pending = count
+            case .inFlight: orphans[orphans.count - 1].inFlight = count
+            case .retrying: orphans[orphans.count - 1].retrying = count
+            case .dead: orphans[orphans.count - 1].dead = count
+            default: break
+            }
+        }
+
+        /// Those still holding unfinished deliveries (pending, in flight or retrying): dead ones
+        /// alone wait for nobody.
+        public var unfinished: [OrphanedConnector] { orphans.filter { $0.unfinished > 0 } }
+    }
+}

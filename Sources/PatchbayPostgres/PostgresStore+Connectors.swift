@@ -120,22 +120,13 @@ extension PostgresStore {
               AND NOT (c.name = ANY(\(configured.sorted())))
             ORDER BY c.name COLLATE "C"
             """)
-        var orphans: [OrphanedConnector] = []
+        var orphans = OrphanedConnector.Tally()
         for row in rows {
             let (name, direction, state, count) = try row.decode((String, String, String, Int64).self)
-            if orphans.last?.name != name {
-                orphans.append(OrphanedConnector(name: name, direction: ConnectorDirection(rawValue: direction) ?? .sink))
-            }
-            let n = Int(count)
-            switch DeliveryState(rawValue: state) {
-            case .pending: orphans[orphans.count - 1].pending = n
-            case .inFlight: orphans[orphans.count - 1].inFlight = n
-            case .retrying: orphans[orphans.count - 1].retrying = n
-            case .dead: orphans[orphans.count - 1].dead = n
-            default: break
-            }
+            orphans.add(name: name, direction: ConnectorDirection(rawValue: direction) ?? .sink, state: state,
+                        count: Int(count))
         }
-        return orphans.filter { $0.unfinished > 0 }
+        return orphans.unfinished
     }
 }
 

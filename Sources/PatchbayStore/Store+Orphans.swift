@@ -39,20 +39,11 @@ extension Store {
               AND c.name NOT IN (SELECT value FROM json_each(?))
             ORDER BY c.name
             """, arguments: [try jsonNames(configured)])
-        var orphans: [OrphanedConnector] = []
+        var orphans = OrphanedConnector.Tally()
         for row in rows {
-            let name: String = row[0]
-            if orphans.last?.name != name { orphans.append(OrphanedConnector(name: name, direction: row[1])) }
-            let n: Int = row[3]
-            switch DeliveryState(rawValue: row[2]) {
-            case .pending: orphans[orphans.count - 1].pending = n
-            case .inFlight: orphans[orphans.count - 1].inFlight = n
-            case .retrying: orphans[orphans.count - 1].retrying = n
-            case .dead: orphans[orphans.count - 1].dead = n
-            default: break
-            }
+            orphans.add(name: row[0], direction: row[1], state: row[2], count: row[3])
         }
-        return orphans.filter { $0.unfinished > 0 }
+        return orphans.unfinished
     }
 
     private static func jsonNames(_ names: Set<String>) throws -> String {
