@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayPostgres
 
 /// Runs the chosen benchmarks in order and prints the report.
 struct Bench {
@@ -25,6 +26,7 @@ struct Bench {
             case .claim: try ClaimBenchmark(directory: directory).run(&report)
             case .retry: try OperatorRetryBenchmark(directory: directory).run(&report)
             case .hub: try HubBenchmark(directory: directory).runBlocking(&report)
+            case .postgres: try PostgresBenchmark(server: PostgresLocation(url: options.database!)).run(&report)
             case .reads:
                 try ReadBenchmark(
                     builder: HistoryBuilder(events: options.events, directory: directory),
@@ -45,5 +47,5 @@ struct Bench {
     }
 
     /// The ceiling first, so that the store's write figures can be read against it.
-    static let order: [BenchOptions.Suite] = [.raw, .ingest, .claim, .retry, .hub, .reads, .dashboard]
+    static let order: [BenchOptions.Suite] = [.raw, .ingest, .claim, .retry, .hub, .postgres, .reads, .dashboard]
 }

@@ -6,8 +6,8 @@ struct BenchConnectors {
     var source: ConnectorID
     var sinks: [ConnectorID]
 
-    /// Creates the source and `sinks` sink connectors named `bench-sink-1`… in `store`.
-    static func create(in store: Store, sinks: Int, now: Date = Date()) throws -> BenchConnectors {
+    /// Creates the source and `sinks` sink connectors named `bench-sink-1`… in `store` (either backend).
+    static func create(in store: any ConnectorCatalog, sinks: Int, now: Date = Date()) throws -> BenchConnectors {
         let source = try store.saveConnector(ConnectorSpec(
             name: "bench-source", module: "webhook", pattern: .event, system: "Shopify", direction: .source), now: now)
         let sinkIds = try (1...sinks).map { index in

@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayPostgres
 
 /// What `patchbay-bench` was asked to do.
 ///
@@ -6,14 +7,17 @@ import Foundation
 struct BenchOptions: Sendable {
     /// A group of figures that can be run on its own with `--only`.
     enum Suite: String, CaseIterable, Sendable {
-        case ingest, claim, retry, reads, raw, hub, dashboard
+        case ingest, claim, retry, reads, raw, hub, dashboard, postgres
     }
 
     /// Events in the large database the dashboard reads are timed on.
     var events = 1_000_000
     /// Where databases are built; the large one is kept there and reused.
     var directory = ".build-bench"
-    var suites: [Suite] = Suite.allCases
+    /// Without `--only`: every suite, `postgres` only when `--db` names a server.
+    var suites: [Suite] = Suite.allCases.filter { $0 != .postgres }
+    /// `--db postgres://USER@HOST:PORT/DB`: the server the PostgreSQL section creates its databases on.
+    var database: String?
     /// Runs of each dashboard read (fewer for a read that is very slow, see `ReadBenchmark`).
     var repeatCount = 50
     /// Rebuild the large database even when a cached one exists.
@@ -27,25 +31,31 @@ struct BenchOptions: Sendable {
 
     static let usage = """
         usage: patchbay-bench [--events N] [--dir PATH] [--only LIST] [--repeat N] [--rebuild] [--explain] [--match TEXT]
-                            [--idle-seconds N]
+                            [--idle-seconds N] [--db postgres://USER@HOST:PORT/DB]
 
           --events N     events in the database the dashboard reads are timed on (default 1000000;
                          accepts 1m, 10m, 250k). Built once, then reused from --dir.
           --dir PATH     where benchmark databases are built and cached (default .build-bench)
-          --only LIST    comma-separated subset of: ingest, claim, retry, reads, raw, hub, dashboard
-                         (default: all)
+          --only LIST    comma-separated subset of: ingest, claim, retry, reads, raw, hub, dashboard, postgres
+                         (default: all; postgres only with --db)
           --repeat N     runs of each dashboard read, for median and p99 (default 50)
           --rebuild      rebuild the cached large database
           --explain      print EXPLAIN QUERY PLAN for the event-list reads, and time the list reads'
                          bare SQL beside the store's calls
           --match TEXT   time only the dashboard reads whose name contains TEXT (like "failed list")
           --idle-seconds N  seconds of idle live mode the dashboard's CPU use is measured over (default 60)
+          --db URL       also run the PostgreSQL section on this server (postgres://USER@HOST:PORT/DB; the
+                         password from $PGPASSWORD): the ceiling by SQL alone, ingest, claim and complete
+                         with 1 to 3 nodes, and the hub over HTTP with 1 to 3 nodes. The user must be
+                         allowed to create databases: each figure gets a fresh pb_bench_<pid>_<figure>,
+                         dropped after it. `--only postgres --db URL` runs just this section (~3 min).
           --help         show this help
         """
 
     static func parse(_ arguments: [String]) throws -> BenchOptions {
         var options = BenchOptions()
         var rest = arguments[...]
+        var only = false
         func value(_ flag: String) throws -> String {
             guard let next = rest.popFirst() else { throw UsageError("\(flag) needs a value") }
             return next
@@ -78,6 +88,7 @@ struct BenchOptions: Sendable {
                 }
                 if suites.isEmpty { throw UsageError("--only needs at least one of ingest, claim, retry, reads, raw") }
                 options.suites = Suite.allCases.filter(suites.contains)
+                only = true
             case "--repeat":
                 let text = try value(flag)
                 guard let count = Int(text), count >= 1 else {
@@ -96,11 +107,20 @@ struct BenchOptions: Sendable {
                     throw UsageError("--idle-seconds must be a whole number of at least 1, got '\(text)'")
                 }
                 options.idleSeconds = seconds
+            case "--db":
+                let text = try value(flag)
+                // Checked now, not after the SQLite sections have run; the error never shows a password.
+                do { _ = try PostgresLocation(url: text) } catch { throw UsageError("--db: \(error)") }
+                options.database = text
             case "--help", "-h":
                 throw UsageError.help
             default:
                 throw UsageError("unknown argument '\(argument)'")
             }
+        }
+        if options.database != nil && !only { options.suites = Suite.allCases }
+        if options.suites.contains(.postgres) && options.database == nil {
+            throw UsageError("--only postgres needs --db postgres://USER@HOST:PORT/DB")
         }
         return options
     }
