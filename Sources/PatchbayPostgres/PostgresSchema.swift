@@ -129,8 +129,15 @@ enum PostgresSchema {
           CHECK (state NOT IN ('pending', 'retrying') OR next_attempt_at IS NOT NULL)
         )
         """,
-        // Claims: per connector, due first, through this index only (FOR UPDATE SKIP LOCKED).
-        "CREATE INDEX deliveries_due ON deliveries(connector_id, next_attempt_at) WHERE state IN ('pending', 'retrying')",
+        // Claims: per connector, due first, read in the claim's own order (next_attempt_at, id) so
+        // that `LIMIT … FOR UPDATE SKIP LOCKED` stops after the rows it takes instead of sorting every
+        // due row (81 ms → 0.4 ms at 120,000 due, measured by patchbay-bench); the second serves a
+        // claim over every connector (the seeder's, tests').
+        """
+        CREATE INDEX deliveries_due ON deliveries(connector_id, next_attempt_at, id)
+          WHERE state IN ('pending', 'retrying')
+        """,
+        "CREATE INDEX deliveries_due_any ON deliveries(next_attempt_at, id) WHERE state IN ('pending', 'retrying')",
         "CREATE INDEX deliveries_in_flight ON deliveries(connector_id) WHERE state = 'in_flight'",
         "CREATE INDEX deliveries_retry_queue ON deliveries(next_attempt_at) WHERE state = 'retrying'",
         "CREATE INDEX deliveries_leases ON deliveries(lease_expires_at) WHERE state = 'in_flight'",

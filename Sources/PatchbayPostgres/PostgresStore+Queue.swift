@@ -30,12 +30,23 @@ extension PostgresStore {
                 bucket = shared.tokens.map { ($0, connector) }
                 guard wanted > 0 else { return [] }
             }
-            let picked = try session.rows("""
-                SELECT id, state, error_signature, connector_id FROM deliveries
-                WHERE connector_id = ANY(\(active)) AND state IN ('pending', 'retrying') AND next_attempt_at <= \(nowMs)
-                ORDER BY next_attempt_at, id LIMIT \(Int64(wanted))
-                FOR UPDATE SKIP LOCKED
-                """).map { try $0.decode((Int64, String, String?, Int64).self) }
+            // Read in the index's own order (`deliveries_due`, or `deliveries_due_any` for every
+            // connector), so the limit stops the scan after the rows taken: with `= ANY(…)` for one
+            // connector the planner sorted every due row first (81 ms at 120,000 due).
+            let due: PostgresQuery = connector != nil
+                ? """
+                    SELECT id, state, error_signature, connector_id FROM deliveries
+                    WHERE connector_id = \(active[0]) AND state IN ('pending', 'retrying') AND next_attempt_at <= \(nowMs)
+                    ORDER BY next_attempt_at, id LIMIT \(Int64(wanted))
+                    FOR UPDATE SKIP LOCKED
+                    """
+                : """
+                    SELECT id, state, error_signature, connector_id FROM deliveries
+                    WHERE state IN ('pending', 'retrying') AND next_attempt_at <= \(nowMs) AND connector_id = ANY(\(active))
+                    ORDER BY next_attempt_at, id LIMIT \(Int64(wanted))
+                    FOR UPDATE SKIP LOCKED
+                    """
+            let picked = try session.rows(due).map { try $0.decode((Int64, String, String?, Int64).self) }
             guard !picked.isEmpty else { return [] }
             let ids = picked.map(\.0)
             let expires = nowMs + Int64(lease * 1000)
