@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PatchbayHub
+import PatchbayPostgres
 import PatchbayStore
 
 extension Patchbay {
@@ -31,9 +32,22 @@ extension Patchbay {
 
 /// Seeds the database at `path` and prints what was written; shared by `seed` and `demo`.
 func seedDatabase(at path: String, events: Int, days: Int, seed: UInt64, now: Date = Date()) throws {
-    let store = try Store.open(at: path, mode: .create(homeCurrency: "EUR"), durability: .bulkLoad)
-    let summary = try Seeder(options: .init(events: events, days: days, seed: seed, now: now)).run(on: store)
-    let invoices = try InvoiceSeeder(seed: seed, now: now).run(on: store)
-    emit("Seeded \(path): \(summary.events) events, \(summary.deliveries) deliveries, \(summary.attempts) attempts "
+    let seeder = Seeder(options: .init(events: events, days: days, seed: seed, now: now))
+    let summary: Seeder.Summary
+    let invoices: Int
+    let shown: String
+    if PostgresLocation.isPostgres(path) {
+        let store = try PostgresStore.open(try PostgresLocation(url: path), mode: .create(homeCurrency: "EUR"))
+        defer { store.close() }
+        summary = try seeder.run(on: store)
+        invoices = try InvoiceSeeder(seed: seed, now: now).run(on: store)
+        shown = store.path
+    } else {
+        let store = try Store.open(at: path, mode: .create(homeCurrency: "EUR"), durability: .bulkLoad)
+        summary = try seeder.run(on: store)
+        invoices = try InvoiceSeeder(seed: seed, now: now).run(on: store)
+        shown = path
+    }
+    emit("Seeded \(shown): \(summary.events) events, \(summary.deliveries) deliveries, \(summary.attempts) attempts "
          + "over \(days) days; \(invoices) invoices.")
 }
