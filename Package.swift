@@ -155,7 +155,8 @@ let package = Package(
         // The promises of docs/GUARANTEES.md, each proved against the real binary: crashes, stale
         // workers, contention, bad input.
         .testTarget(name: "ProofTests", dependencies: [
-            "patchbay", "PatchbayStore", "PatchbayPostgres", "PatchbayRuntime", "PatchbayConnectors", "TestSupport",
+            "patchbay", "PatchbayStore", "PatchbayPostgres", "PatchbayHub", "PatchbayRuntime", "PatchbayConnectors",
+            "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),

@@ -8,7 +8,7 @@
 # It works in a separate git worktree of HEAD (default ../patchbay-mutants), never in this one, so
 # a mutant can't be committed or picked up by another build. The first build there is a full debug
 # build (many minutes on 2 cores); each mutant then rebuilds only what it touched.
-# Promises: 2 2b 2c 2p 3 4 4p 5 6 6b 6c 6d 7 7b 7c 8 8b 9 9b 9c 10 10b (1, durability, was broken for real once: see GUARANTEES.md).
+# Promises: 2 2b 2c 2p 3 4 4p 5 6 6b 6c 6d 7 7b 7c 8 8b 9 9b 9c 10 10b 10c (1, durability, was broken for real once: see GUARANTEES.md).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -270,6 +270,14 @@ if want 10b; then
         'if Date().millis >= claim.leaseExpiresAt - 200 {' \
         'if false {'
     run 10b "a worker sends past its lease" 'stoppedBeforeSend'
+fi
+
+if want 10c; then
+    # Batch jobs ignore the job lock: every node runs the job.
+    mutate Sources/PatchbayRuntime/Services.swift \
+        'if let locks = store as? any JobLocks {' \
+        'if false, let locks = store as? any JobLocks {'
+    run 10c "every node runs a batch job, without its lock" 'batchJobMovesToAnotherNode'
 fi
 
 echo

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import PatchbayHub
 import PatchbayPostgres
 import PatchbayStore
 import Synchronization
@@ -262,6 +263,74 @@ extension Proofs {
             #expect(try store.attempts(delivery: delivery.id).map(\.outcome) == [.leaseExpired, .success])
             #expect(await a.terminate() == 0)
             #expect(await b.terminate() == 0)
+            try await client.shutdown()
+        }
+
+        @Test("a batch job runs on one node at a time: killed mid-file on one node, its run is resumed once by another")
+        func batchJobMovesToAnotherNode() async throws {
+            guard let server = Self.server() else { return }
+            let name = "pb_batch_\(UInt32.random(in: 0...UInt32.max))"
+            let location = try PostgresAdmin.createDatabase(name, on: server)
+            try PostgresStore.open(location, mode: .create(homeCurrency: "EUR")).close()
+            let directory = try TemporaryDirectory()
+            let reaper = ProcessReaper()
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            defer {
+                reaper.killAll()
+                directory.remove()
+                try? PostgresAdmin.dropDatabase(name, on: server)
+            }
+            let ports = try (0..<3).map { _ in try Proof.freePort() }
+            let configs = try ports.enumerated().map { index, port -> URL in
+                let url = directory.url.appendingPathComponent("node\(index).yaml")
+                try """
+                    server: {listen: "127.0.0.1:\(port)"}
+                    connectors:
+                      quickbooks-ar:
+                        module: quickbooks-csv
+                        path: "\(Fixtures.url("quickbooks/ar-aging-detail.csv").path)"
+                        currency: EUR
+                        chunk: 4
+                        schedule: hourly
+                    """.write(to: url, atomically: true, encoding: .utf8)
+                return url
+            }
+            let logs = (0..<3).map { directory.url.appendingPathComponent("node\($0).log") }
+            // Node A dies (as kill -9 would) right after its run's second chunk commits.
+            let a = try HubProcess(config: configs[0], db: location.description, log: logs[0], faults: "batch.after-chunk:2")
+            reaper.add(a)
+            #expect(await a.waitExit(timeout: 60), "node a did not reach its fault point: \(a.logText().suffix(600))")
+            #expect(a.process.terminationStatus == 137)
+            let store = try PostgresStore.open(location, mode: .readOnly, maxConnections: 1)
+            defer { store.close() }
+            let interrupted = try #require(try store.batchRuns(limit: 5).first)
+            #expect(interrupted.status == .running && interrupted.rowsLoaded == 8)
+
+            // Nodes B and C start together: one takes the job's lock and resumes the run; the other
+            // finds the lock taken, then the schedule satisfied, and runs nothing.
+            let b = try HubProcess(config: configs[1], db: location.description, log: logs[1], logLevel: "info")
+            let c = try HubProcess(config: configs[2], db: location.description, log: logs[2], logLevel: "info")
+            reaper.add(b)
+            reaper.add(c)
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline, try store.batchRuns(limit: 1).first?.status != .succeeded {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            // Past the lock's retry (5 s): the node that waited looks again and must not run.
+            try await Task.sleep(for: .seconds(7))
+            let runs = try store.batchRuns(limit: 10)
+            #expect(runs.count == 1, "one run, resumed, never a second: \(runs.map { "\($0.id) \($0.status)" })")
+            let run = try #require(runs.first)
+            #expect(run.id == interrupted.id && run.status == .succeeded)
+            let file = Fixtures.url("quickbooks/ar-aging-detail.csv")
+            let inputs = try InvoiceCSV.parse(Data(contentsOf: file), format: .quickbooks, currency: "EUR",
+                                              file: file.lastPathComponent)
+            #expect(run.rowsLoaded == inputs.count)
+            // Exactly one node ran the job: the other never got past the job's lock.
+            let finishedBy = [b, c].map { $0.logText().components(separatedBy: "batch run finished").count - 1 }
+            #expect(finishedBy.reduce(0, +) == 1, "runs finished per node: \(finishedBy)")
+            #expect(await b.terminate() == 0)
+            #expect(await c.terminate() == 0)
             try await client.shutdown()
         }
 
