@@ -30,9 +30,8 @@ extension Proofs {
             let concurrency = 4
             let lease = 3.0
 
-            let name = "pb_failover_\(UInt32.random(in: 0...UInt32.max))"
-            let location = try PostgresAdmin.createDatabase(name, on: server)
-            try PostgresStore.open(location, mode: .create(homeCurrency: "USD")).close()
+            let database = try ProofDatabase("pb_failover", on: server, homeCurrency: "USD")
+            let location = database.location
             let directory = try TemporaryDirectory()
             let target = try await ScriptedTarget()
             let reaper = ProcessReaper()
@@ -43,7 +42,7 @@ extension Proofs {
                 target.stop()
                 if !keep {
                     directory.remove()
-                    try? PostgresAdmin.dropDatabase(name, on: server)
+                    database.drop()
                 }
             }
             // The target holds each request 20-40 ms and records how many it holds at once.
@@ -56,9 +55,8 @@ extension Proofs {
             }
 
             let ports = try (0..<3).map { _ in try Proof.freePort() }
-            let configs = try ports.enumerated().map { index, port -> URL in
-                let url = directory.url.appendingPathComponent("node\(index).yaml")
-                try """
+            let configs = try Proof.nodeConfigs(ports: ports, in: directory) { port in
+                    """
                     server: {listen: "127.0.0.1:\(port)"}
                     delivery: {lease: \(Int(lease))s, poll: 100ms, batch: 20}
                     retry: {max_attempts: 200, base_delay: 100ms, max_delay: 1s, jitter: 0}
@@ -70,8 +68,7 @@ extension Proofs {
                         subscribe: [order_created]
                         concurrency: \(concurrency)
                         timeout: 900ms
-                    """.write(to: url, atomically: true, encoding: .utf8)
-                return url
+                    """
             }
             let logs = (0..<3).map { directory.url.appendingPathComponent("node\($0).log") }
             let url = location.description
@@ -190,7 +187,7 @@ extension Proofs {
             }
             if !report.isSound {
                 keep = true
-                Proof.report("kept \(directory.url.path) and database \(name) for inspection")
+                Proof.report("kept \(directory.url.path) and database \(database.name) for inspection")
             }
             for node in nodes {
                 let status = await node.terminate()
@@ -202,9 +199,8 @@ extension Proofs {
         @Test("a node stopped between its claim and its send does not send after its lease ran out: the other node's send is the only one")
         func stoppedBeforeSend() async throws {
             guard let server = Self.server() else { return }
-            let name = "pb_stopped_\(UInt32.random(in: 0...UInt32.max))"
-            let location = try PostgresAdmin.createDatabase(name, on: server)
-            try PostgresStore.open(location, mode: .create(homeCurrency: "USD")).close()
+            let database = try ProofDatabase("pb_stopped", on: server, homeCurrency: "USD")
+            let location = database.location
             let directory = try TemporaryDirectory()
             let target = try await ScriptedTarget()
             let reaper = ProcessReaper()
@@ -213,12 +209,11 @@ extension Proofs {
                 reaper.killAll()
                 target.stop()
                 directory.remove()
-                try? PostgresAdmin.dropDatabase(name, on: server)
+                database.drop()
             }
             let ports = try (0..<2).map { _ in try Proof.freePort() }
-            let configs = try ports.enumerated().map { index, port -> URL in
-                let url = directory.url.appendingPathComponent("node\(index).yaml")
-                try """
+            let configs = try Proof.nodeConfigs(ports: ports, in: directory) { port in
+                    """
                     server: {listen: "127.0.0.1:\(port)"}
                     delivery: {lease: 3s, poll: 100ms, batch: 1}
                     connectors:
@@ -229,8 +224,7 @@ extension Proofs {
                         subscribe: [order_created]
                         concurrency: 1
                         timeout: 1s
-                    """.write(to: url, atomically: true, encoding: .utf8)
-                return url
+                    """
             }
             let logs = (0..<2).map { directory.url.appendingPathComponent("node\($0).log") }
             // Node A stops itself (SIGSTOP) at its first delivery, after the claim, before the send.
@@ -269,21 +263,19 @@ extension Proofs {
         @Test("a batch job runs on one node at a time: killed mid-file on one node, its run is resumed once by another")
         func batchJobMovesToAnotherNode() async throws {
             guard let server = Self.server() else { return }
-            let name = "pb_batch_\(UInt32.random(in: 0...UInt32.max))"
-            let location = try PostgresAdmin.createDatabase(name, on: server)
-            try PostgresStore.open(location, mode: .create(homeCurrency: "EUR")).close()
+            let database = try ProofDatabase("pb_batch", on: server, homeCurrency: "EUR")
+            let location = database.location
             let directory = try TemporaryDirectory()
             let reaper = ProcessReaper()
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             defer {
                 reaper.killAll()
                 directory.remove()
-                try? PostgresAdmin.dropDatabase(name, on: server)
+                database.drop()
             }
             let ports = try (0..<3).map { _ in try Proof.freePort() }
-            let configs = try ports.enumerated().map { index, port -> URL in
-                let url = directory.url.appendingPathComponent("node\(index).yaml")
-                try """
+            let configs = try Proof.nodeConfigs(ports: ports, in: directory) { port in
+                    """
                     server: {listen: "127.0.0.1:\(port)"}
                     connectors:
                       quickbooks-ar:
@@ -292,8 +284,7 @@ extension Proofs {
                         currency: EUR
                         chunk: 4
                         schedule: hourly
-                    """.write(to: url, atomically: true, encoding: .utf8)
-                return url
+                    """
             }
             let logs = (0..<3).map { directory.url.appendingPathComponent("node\($0).log") }
             // Node A dies (as kill -9 would) right after its run's second chunk commits.
@@ -369,4 +360,31 @@ final class ConcurrencyGauge: Sendable {
     func enter() { state.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) } }
     func leave() { state.withLock { $0.now -= 1 } }
     var peak: Int { state.withLock { $0.peak } }
+}
+
+/// A database of a proof's own on the test server, with Patchbay's schema; `drop()` removes it.
+struct ProofDatabase {
+    let name: String
+    let server: PostgresLocation
+    let location: PostgresLocation
+
+    init(_ prefix: String, on server: PostgresLocation, homeCurrency: String) throws {
+        name = "\(prefix)_\(UInt32.random(in: 0...UInt32.max))"
+        self.server = server
+        location = try PostgresAdmin.createDatabase(name, on: server)
+        try PostgresStore.open(location, mode: .create(homeCurrency: homeCurrency)).close()
+    }
+
+    func drop() { try? PostgresAdmin.dropDatabase(name, on: server) }
+}
+
+extension Proof {
+    /// One configuration file per node (`node0.yaml`, …), each listening on its own port.
+    static func nodeConfigs(ports: [Int], in directory: TemporaryDirectory, _ yaml: (Int) -> String) throws -> [URL] {
+        try ports.enumerated().map { index, port in
+            let url = directory.url.appendingPathComponent("node\(index).yaml")
+            try yaml(port).write(to: url, atomically: true, encoding: .utf8)
+            return url
+        }
+    }
 }
