@@ -42,3 +42,17 @@ public enum PostgresAdmin {
         }
     }
 }
+
+extension PostgresStore {
+    /// Ends every other session on this database (as a DBA's `pg_terminate_backend` or a server
+    /// restart would): for tests of what survives a lost connection. - Returns: how many ended.
+    @discardableResult
+    public func terminateOtherSessions() throws -> Int {
+        try write { session in
+            try session.rows("""
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid()
+                """).first.map { Int(try $0.decode(Int64.self)) } ?? 0
+        }
+    }
+}

@@ -4,7 +4,8 @@ import PatchbayModel
 /// Where a PostgreSQL database is: `postgres://user[:password]@host[:port]/dbname[?sslmode=…]`.
 ///
 /// The password stays here: `description` (what errors, logs and `status` print) never shows it.
-public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
+public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable {
     public enum TLSMode: String, Sendable, Equatable {
         /// Plain TCP: a loopback or private link.
         case disable
@@ -77,6 +78,15 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         var text = "postgres://\(user)@\(host):\(port)/\(database)"
         if tls != .disable { text += "?sslmode=\(tls.rawValue)" }
         return text
+    }
+
+    /// The same as `description`: `debugPrint`, `String(reflecting:)` and string interpolation in
+    /// logs must not show the password either.
+    public var debugDescription: String { description }
+
+    /// `dump()` and debuggers see the location without its password.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["url": description, "password": password == nil ? "none" : "***"])
     }
 
     /// `text` with any password between `:` and `@` replaced by `***`.

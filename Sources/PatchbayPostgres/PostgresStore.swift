@@ -117,7 +117,11 @@ public final class PostgresStore: Sendable {
             do {
                 return try pool.withConnection { connection in
                     let session = Session(connection: connection, logger: logger, location: location)
-                    try session.run("BEGIN")
+                    do {
+                        try session.run("BEGIN")
+                    } catch {
+                        throw StaleConnection(underlying: error)
+                    }
                     do {
                         let result = try body(session)
                         try announceWrite(session)
@@ -130,6 +134,13 @@ public final class PostgresStore: Sendable {
                 }
             } catch let error as PSQLError where attempt < 5 && Self.isTransient(error) {
                 continue
+            } catch let stale as StaleConnection {
+                // A pooled connection the server had already ended (a restart, a terminated
+                // backend): nothing was sent but BEGIN, so trying once more on a new one is safe.
+                // Its idle siblings most likely died with it.
+                pool.discardIdle()
+                if attempt < 2 { continue }
+                throw Self.storeError(stale.underlying, location: location)
             } catch {
                 throw Self.storeError(error, location: location)
             }
@@ -139,9 +150,27 @@ public final class PostgresStore: Sendable {
     /// Runs reads on one connection, in one read-only transaction (one snapshot for all of them).
     func read<T>(_ body: (Session) throws -> T) throws -> T {
         do {
+            return try readOnce(body)
+        } catch is StaleConnection {
+            // As in `write`: a connection found dead at BEGIN is replaced once.
+            pool.discardIdle()
+            do {
+                return try readOnce(body)
+            } catch let again as StaleConnection {
+                throw Self.storeError(again.underlying, location: location)
+            }
+        }
+    }
+
+    private func readOnce<T>(_ body: (Session) throws -> T) throws -> T {
+        do {
             return try pool.withConnection { connection in
                 let session = Session(connection: connection, logger: logger, location: location)
-                try session.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                do {
+                    try session.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                } catch {
+                    throw StaleConnection(underlying: error)
+                }
                 do {
                     let result = try body(session)
                     try session.run("COMMIT")
@@ -151,6 +180,8 @@ public final class PostgresStore: Sendable {
                     throw error
                 }
             }
+        } catch let stale as StaleConnection {
+            throw stale
         } catch {
             throw Self.storeError(error, location: location)
         }
@@ -196,6 +227,12 @@ public final class PostgresStore: Sendable {
         }
         return StoreError.database(path: location.description, detail: "\(error)")
     }
+}
+
+/// A connection that failed at its first statement (BEGIN): the server had ended it while it sat in
+/// the pool. Nothing of the call was sent, so the call may be tried again on a new connection.
+struct StaleConnection: Error {
+    var underlying: any Error
 }
 
 /// One connection inside a call: queries wait for their results on the calling thread.
@@ -295,6 +332,15 @@ final class ConnectionPool: Sendable {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
                                               configuration: configuration, id: id, logger: logger).wait()
+    }
+
+    /// Closes the idle connections; the next calls open new ones.
+    func discardIdle() {
+        let connections = idle.withLock { connections in
+            defer { connections.removeAll() }
+            return connections
+        }
+        for connection in connections { _ = try? connection.close().wait() }
     }
 
     func shutdown() {
