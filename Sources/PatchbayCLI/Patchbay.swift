@@ -12,7 +12,7 @@ public struct Patchbay: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Dash.self, Init.self, Status.self, Events.self, Show.self, Failed.self, Retry.self, Discard.self,
+            Dash.self, Init.self, Status.self, Events.self, Show.self, Failed.self, Retry.self, Discard.self, Replay.self,
             Pause.self, Resume.self, Import.self, Aging.self, Seed.self, Prune.self, Run.self, Check.self, Rejected.self,
             Demo.self, Migrate.self,
             Map.self, Advise.self,

@@ -115,7 +115,7 @@ public struct ExportTable: Sendable, Hashable, CustomStringConvertible {
             ExportTable("deliveries", [
                 i("id"), i("event_id"), i("connector_id"), t("state"), i("attempts"), i("max_attempts"),
                 i("next_attempt_at"), t("lease_owner"), i("lease_token"), i("lease_expires_at"), t("last_error"),
-                i("last_status"), t("error_signature"), i("created_at"), i("updated_at"),
+                i("last_status"), t("error_signature"), i("created_at"), i("updated_at"), i("replays"),
             ]),
             ExportTable("attempts", [
                 i("id"), i("delivery_id"), i("number"), i("started_at"), i("duration_ms"), t("outcome"),

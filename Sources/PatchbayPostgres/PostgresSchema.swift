@@ -124,6 +124,7 @@ enum PostgresSchema {
           error_signature text,
           created_at bigint NOT NULL,
           updated_at bigint NOT NULL,
+          replays integer NOT NULL DEFAULT 0 CHECK (replays >= 0),
           UNIQUE (event_id, connector_id),
           CHECK ((state = 'in_flight') = (lease_token IS NOT NULL AND lease_expires_at IS NOT NULL)),
           CHECK (state NOT IN ('pending', 'retrying') OR next_attempt_at IS NOT NULL)

@@ -182,7 +182,7 @@ extension PostgresStore {
     }
 
     /// The connector deliveries may move to: a sink the running configuration names.
-    private static func retargetDestination(_ name: String, session: Session) throws -> RetargetDestination {
+    static func retargetDestination(_ name: String, session: Session) throws -> RetargetDestination {
         guard let row = try session.rows("""
             SELECT id, direction, orphaned_at, max_attempts FROM connectors WHERE name = \(name)
             """).first else {

@@ -62,7 +62,7 @@ extension PostgresStore {
                 FROM events e
                 WHERE d.id = ANY(\(ids)) AND e.id = d.event_id
                 RETURNING d.id, d.event_id, d.connector_id, d.attempts, d.max_attempts, d.lease_token,
-                          e.topic, e.payload::text, e.correlation_id
+                          e.topic, e.payload::text, e.correlation_id, d.replays
                 """)
             var rollups = RollupDelta()
             for (_, state, signature, connector) in picked {
@@ -78,11 +78,12 @@ extension PostgresStore {
             }
             var byId: [DeliveryID: Claim] = [:]
             for row in rows {
-                let (id, event, connector, attempts, maxAttempts, token, topic, payload, correlation) =
-                    try row.decode((Int64, Int64, Int64, Int, Int, Int64, String, String, String?).self)
+                let (id, event, connector, attempts, maxAttempts, token, topic, payload, correlation, replays) =
+                    try row.decode((Int64, Int64, Int64, Int, Int, Int64, String, String, String?, Int).self)
                 byId[id] = Claim(deliveryId: id, eventId: event, connectorId: connector, attempt: attempts,
                                  maxAttempts: maxAttempts, leaseToken: token, leaseExpiresAt: expires, topic: topic,
-                                 payload: payload, correlationId: correlation, idempotencyKey: "patchbay-delivery-\(id)")
+                                 payload: payload, correlationId: correlation,
+                                 idempotencyKey: Claim.idempotencyKey(delivery: id, replays: replays))
             }
             return ids.compactMap { byId[$0] }
         }

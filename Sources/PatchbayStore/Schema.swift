@@ -25,6 +25,7 @@ enum Schema {
         migrator.registerMigration("v4-batched-rollups", migrate: v4)
         migrator.registerMigration("v5-orphaned-connectors", migrate: v5)
         migrator.registerMigration("v6-replay-digests", migrate: v6)
+        migrator.registerMigration("v7-delivery-replays", migrate: v7)
         return migrator
     }
 
@@ -459,5 +460,12 @@ enum Schema {
             ) WITHOUT ROWID;
             CREATE INDEX signed_bodies_by_time ON signed_bodies(received_at);
             """)
+    }
+
+    /// How many times an operator replayed a delivery (`patchbay replay`): its requests carry
+    /// `patchbay-delivery-<id>-replay-<n>` from then on, so a target that dedupes by key takes a
+    /// replay as new. 0 for every delivery before this migration.
+    private static func v7(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN replays INTEGER NOT NULL DEFAULT 0 CHECK (replays >= 0)")
     }
 }

@@ -60,7 +60,7 @@ extension Store {
             byId.reserveCapacity(picked.count)
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
                 SELECT d.id, d.event_id, d.connector_id, d.attempts, d.max_attempts, d.lease_token,
-                       e.topic, e.payload, e.correlation_id
+                       e.topic, e.payload, e.correlation_id, d.replays
                 FROM deliveries d JOIN events e ON e.id = d.event_id
                 WHERE d.id IN (SELECT value FROM json_each(?)) AND d.state = 'in_flight'
                   AND d.lease_owner = ? AND d.lease_expires_at = ?
@@ -70,7 +70,7 @@ extension Store {
                 byId[id] = Claim(
                     deliveryId: id, eventId: row[1], connectorId: row[2], attempt: row[3], maxAttempts: row[4],
                     leaseToken: row[5], leaseExpiresAt: expires, topic: row[6], payload: row[7],
-                    correlationId: row[8], idempotencyKey: "patchbay-delivery-\(id)")
+                    correlationId: row[8], idempotencyKey: Claim.idempotencyKey(delivery: id, replays: row[9]))
             }
             return picked.compactMap { byId[$0.id] }
         }

@@ -56,7 +56,7 @@ extension Store {
     }
 
     /// The connector deliveries may move to: a sink the running configuration names.
-    private static func retargetDestination(_ name: String, db: Database) throws -> RetargetDestination {
+    static func retargetDestination(_ name: String, db: Database) throws -> RetargetDestination {
         guard let row = try Row.fetchOne(db, sql: """
             SELECT id, direction, orphaned_at, max_attempts FROM connectors WHERE name = ?
             """, arguments: [name]) else {

@@ -13,6 +13,12 @@ public protocol OperatorActions: Sendable {
     /// - Returns: whether the connector's paused state changed.
     @discardableResult
     func setPaused(_ name: String, paused: Bool, reason: String?) throws -> Bool
+    /// Sends the events `filter` matches to the sink `connector` again: a new delivery for each
+    /// event that has none there, a finished one (delivered, dead, discarded) requeued with a fresh
+    /// set of attempts and a replay idempotency key; one waiting or in flight is skipped. One
+    /// transaction, recorded as operator transitions with `reason`. `dryRun` counts and writes nothing.
+    func replay(_ filter: ReplayFilter, to connector: String, reason: String?, dryRun: Bool, now: Date) throws
+        -> ReplayResult
 }
 
 extension OperatorActions {
@@ -47,5 +53,11 @@ extension OperatorActions {
     @discardableResult
     public func setPaused(_ name: String, paused: Bool) throws -> Bool {
         try setPaused(name, paused: paused, reason: nil)
+    }
+
+    public func replay(_ filter: ReplayFilter, to connector: String, reason: String? = nil, dryRun: Bool = false)
+        throws -> ReplayResult
+    {
+        try replay(filter, to: connector, reason: reason, dryRun: dryRun, now: Date())
     }
 }
