@@ -36,6 +36,39 @@ struct OperatorRetryBenchmark {
         table.add(["  deliveries/s", Format.rate(Double(Self.dead) / seconds), "", ""])
         report.emit(table.render())
         report.record("operator", "retry(matching:) \(Format.count(Self.dead)) dead", Format.duration(seconds), goal: goal)
+        try replay(store, &report)
+    }
+
+    /// `patchbay replay` on the same database: every delivered event sent again to its sink (after a
+    /// mapping bug), then every event given to a sink added afterwards (a backfill).
+    private func replay(_ store: Store, _ report: inout Report) throws {
+        report.section("Replay: \(Format.count(Self.dead)) events sent again, then backfilled to a new sink")
+        guard let delivered = try store.connector(named: "bench-sink-2") else { throw BenchError("replay: no bench-sink-2") }
+        let since = Date().addingTimeInterval(-86_400)
+        let (again, againSeconds) = try Monotonic.time {
+            try store.replay(ReplayFilter(since: since, states: [.delivered]), to: delivered.name,
+                             reason: "benchmark: mapping fixed", dryRun: false, now: Date())
+        }
+        guard again.requeued.count == Self.dead else {
+            throw BenchError("replay: requeued \(again.requeued.count) of \(Self.dead) delivered")
+        }
+        let fresh = try store.saveConnector(ConnectorSpec(name: "bench-new-sink", module: "http", pattern: .event,
+                                                          system: "New", direction: .sink, maxAttempts: 20))
+        let (backfill, backfillSeconds) = try Monotonic.time {
+            try store.replay(ReplayFilter(since: since), to: fresh.name, reason: "benchmark: backfill", dryRun: false,
+                             now: Date())
+        }
+        guard backfill.created.count == Self.dead else {
+            throw BenchError("replay: created \(backfill.created.count) of \(Self.dead)")
+        }
+        var table = TextTable(headers: ["figure", "measured", "goal", "verdict"], rightAligned: [1])
+        for (name, seconds) in [("replay \(Format.count(Self.dead)) delivered (requeue)", againSeconds),
+                                ("replay \(Format.count(Self.dead)) to a new sink (backfill)", backfillSeconds)] {
+            let goal = Goal.atMost(seconds, Self.goal)
+            table.add([name + ", one transaction", Format.duration(seconds), goal.text, goal.verdict])
+            report.record("operator", name, Format.duration(seconds), goal: goal)
+        }
+        report.emit(table.render())
     }
 
     /// Ingests `dead` events to two sinks, then dead-letters every delivery to the first sink (three
