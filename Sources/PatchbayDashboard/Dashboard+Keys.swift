@@ -394,12 +394,100 @@ extension Dashboard {
                 case .pause(let name, let paused):
                     _ = try actor.pause(name, paused: paused)
                     return .actionDone(paused ? "Paused \(name): its deliveries wait in the queue" : "Resumed \(name)", isError: false)
+                case .replay(let filter, let target):
+                    let result = try actor.replay(filter, to: target, dryRun: false)
+                    return .actionDone(Self.describeReplay(result, to: target), isError: result.queued == 0)
                 }
             } catch {
                 return .actionDone("\(error)", isError: true)
             }
         }
     }
+
+    /// `:replay to=CONNECTOR` in the event history: the history's filter as a replay's, counted by a
+    /// dry run off the loop, then a question with the counts; `y` replays.
+    private func askReplay(options: [String: String], positional: [String]) {
+        guard let actor else { toast("Read-only: actions are disabled (opened with --read-only)", error: true); return }
+        guard state.screen == .events else {
+            toast(":replay sends what the event history shows: open it first (5 or :events topic=… since=…)", error: true)
+            return
+        }
+        let unknown = options.keys.filter { $0 != "to" }.sorted() + positional
+        guard let target = options["to"], !target.isEmpty, unknown.isEmpty else {
+            toast(":replay takes to=CONNECTOR, the sink to send the history's events to", error: true)
+            return
+        }
+        let filter: ReplayFilter
+        switch replayFilter(state.eventFilter) {
+        case .success(let value): filter = value
+        case .failure(let refusal): toast(refusal.message, error: true); return
+        }
+        executor.submit {
+            do {
+                let plan = try actor.replay(filter, to: target, dryRun: true)
+                if plan.matched == 0 {
+                    return .actionDone("Nothing to replay: no event matches the history's filter", isError: false)
+                }
+                if plan.queued == 0 {
+                    return .actionDone("Nothing to replay: \(Self.eventCount(plan.matched)) already queued for \(target)",
+                                       isError: false)
+                }
+                return .confirm(Confirmation(title: "Replay", message: Self.replayQuestion(plan, to: target),
+                                             action: .replay(filter, to: target)))
+            } catch {
+                return .actionDone("\(error)", isError: true)
+            }
+        }
+    }
+
+    struct ReplayRefusal: Error { var message: String }
+
+    /// The event history's filter as a replay's, or why it cannot be one. A replay selects events by
+    /// what they are (topic, source, time, payload); the history can also filter by a delivery (its
+    /// connector, state or correlation), which a replay cannot express.
+    func replayFilter(_ events: EventFilter) -> Result<ReplayFilter, ReplayRefusal> {
+        var filter = ReplayFilter(topic: events.topic, since: events.since, until: events.until, text: events.text)
+        if let state = events.state {
+            return .failure(ReplayRefusal(message:
+                "Cannot replay by delivery state (the history shows state=\(state.rawValue)): clear it with :events, or use patchbay replay --state"))
+        }
+        if events.correlationId != nil {
+            return .failure(ReplayRefusal(message:
+                "Cannot replay by correlation id: a replay selects by topic, source connector, time and text"))
+        }
+        if let id = events.connectorId {
+            let statuses = state.overview?.statuses ?? state.connectorStatuses
+            guard let connector = statuses.first(where: { $0.connector.id == id })?.connector else {
+                return .failure(ReplayRefusal(message: "Cannot replay: the history's connector \(id) is not known yet; try again"))
+            }
+            guard connector.direction == .source else {
+                return .failure(ReplayRefusal(message:
+                    "Cannot replay by a sink connector (the history shows connector=\(connector.name)): a replay selects events by their source"))
+            }
+            filter.sourceId = id
+        }
+        return .success(filter)
+    }
+
+    /// "Replay 1,204 events to xero-invoices? 1,180 sent again, 24 new, 3 already queued".
+    static func replayQuestion(_ plan: ReplayResult, to target: String) -> String {
+        "Replay \(eventCount(plan.queued)) to \(target)? " + replayCounts(sentAgain: plan.requeued.count, new: plan.toCreate,
+                                                                         queued: plan.skipped.count)
+    }
+
+    /// "Replayed 1,204 events to xero-invoices: 1,180 sent again, 24 new, 3 already queued".
+    static func describeReplay(_ result: ReplayResult, to target: String) -> String {
+        let sent = result.requeued.count + result.created.count
+        return "Replayed \(eventCount(sent)) to \(target): "
+            + replayCounts(sentAgain: result.requeued.count, new: result.created.count, queued: result.skipped.count)
+    }
+
+    private static func replayCounts(sentAgain: Int, new: Int, queued: Int) -> String {
+        "\(MapFormat.grouped(sentAgain)) sent again, \(MapFormat.grouped(new)) new"
+            + (queued > 0 ? ", \(MapFormat.grouped(queued)) already queued" : "")
+    }
+
+    static func eventCount(_ n: Int) -> String { n == 1 ? "1 event" : "\(MapFormat.grouped(n)) events" }
 
     static func plural(_ n: Int) -> String { n == 1 ? "1 delivery" : "\(n) deliveries" }
 
@@ -436,7 +524,8 @@ extension Dashboard {
     // MARK: Commands
 
     /// `:failed`, `:events topic=order_created connector=shopify-orders state=dead since=2h`,
-    /// `:aging 2026-11-30 by=invoice`, `:connectors`, `:retry`, `:overview`, `:window 6h`, `:q`.
+    /// `:aging 2026-11-30 by=invoice`, `:connectors`, `:retry`, `:overview`, `:window 6h`, `:q`, and in the event
+    /// history `:replay to=xero-invoices`.
     func runCommand(_ text: String) {
         let words = text.split(separator: " ").map(String.init)
         guard let command = words.first?.lowercased() else { return }
@@ -510,6 +599,8 @@ extension Dashboard {
             }
             state.window = window
             reload()
+        case "replay":
+            askReplay(options: options, positional: positional)
         case "help":
             state.showHelp = true
         default:

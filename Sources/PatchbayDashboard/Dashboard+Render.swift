@@ -160,6 +160,7 @@ extension Dashboard {
             Line([Span("j/k ↑/↓ ", theme.key), Span("move   g/G top/bottom   PgUp/PgDn page", theme.text)]),
             Line([Span("1-8     ", theme.key), Span("overview, connectors, failed, retry queue, events, detail, aging, map", theme.text)]),
             Line([Span("/ :     ", theme.key), Span("filter the list · command (:failed :events topic=… :aging 2026-11-30 :q)", theme.text)]),
+            Line([Span(":replay ", theme.key), Span("to=CONNECTOR in the event history: send the events its filter shows again", theme.text)]),
             Line([Span("space   ", theme.key), Span("mark rows; r and d act on marked rows", theme.text)]),
             Line([Span("h/l s   ", theme.key), Span("choose a column, sort by it", theme.text)]),
             Line([Span("+/-     ", theme.key), Span("time window 15m 1h 6h 24h 7d", theme.text)]),

@@ -70,6 +70,8 @@ public enum OperatorAction: Equatable, Sendable {
     case retryMatching(FailureFilter, description: String)
     case discard([DeliveryID])
     case pause(String, Bool)
+    /// Send the events the filter matches to the named sink again (`:replay to=…`).
+    case replay(ReplayFilter, to: String)
 }
 
 /// Everything the dashboard shows and remembers. Rendering is a pure function of this and the theme.

@@ -63,6 +63,9 @@ public protocol DashboardActing: Sendable {
     func discardDeliveries(_ ids: [DeliveryID]) throws -> OperatorResult
     func pause(_ connector: String, paused: Bool) throws -> Bool
     func countFailing(_ filter: FailureFilter) throws -> Int
+    /// Sends the events `filter` matches to the sink `connector` again (`:replay to=…` from the event
+    /// history); `dryRun` only counts, for the confirmation.
+    func replay(_ filter: ReplayFilter, to connector: String, dryRun: Bool) throws -> ReplayResult
 }
 
 /// The time windows of the throughput panel, with the bucket each is drawn in.
@@ -186,6 +189,10 @@ extension DashboardBacking {
     }
 
     public func countFailing(_ filter: FailureFilter) throws -> Int { try failingCount(filter) }
+
+    public func replay(_ filter: ReplayFilter, to connector: String, dryRun: Bool) throws -> ReplayResult {
+        try replay(filter, to: connector, reason: "replayed from the dashboard", dryRun: dryRun, now: Date())
+    }
 
     /// One traffic read serves both: the map of the last `days` days, and the advice, whose growth
     /// trends read the retained history's hourly rollups (up to `mapHistoryDays`). The advisor uses
