@@ -1,9 +1,6 @@
 import AsyncHTTPClient
-import Crypto
 import Foundation
-import Hummingbird
 import Logging
-import NIOCore
 import PatchbayConnectors
 import PatchbayRuntime
 import PatchbayStore
@@ -20,16 +17,7 @@ struct HubBenchmark {
     var sinkConcurrency = 64
 
     func runBlocking(_ report: inout Report) throws {
-        let box = ReportBox(report)
-        let done = DispatchSemaphore(value: 0)
-        let failure = ErrorBox()
-        Task {
-            do { try await run(box) } catch { failure.error = error }
-            done.signal()
-        }
-        done.wait()
-        report = box.report
-        if let error = failure.error { throw error }
+        try HubLoad.runBlocking(&report) { box in try await run(box) }
     }
 
     private func run(_ box: ReportBox) async throws {
@@ -39,19 +27,9 @@ struct HubBenchmark {
         let store = try Store.open(at: path, mode: .create(homeCurrency: "EUR"))
 
         // The loopback sink.
-        let sinkPort = try MockSaaS.freePort()
-        let router = Router()
-        router.post("/sink") { request, _ -> Response in
-            _ = try await request.body.collect(upTo: 1 << 20)
-            return Response(status: .ok)
-        }
-        var quiet = Logger(label: "bench")
-        quiet.logLevel = .critical
-        let sink = Task {
-            try? await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: sinkPort)),
-                                   logger: quiet).runService()
-        }
+        let (sinkPort, sink) = try HubLoad.startSink()
         defer { sink.cancel() }
+        let quiet = HubLoad.quietLogger
 
         let hubPort = try MockSaaS.freePort()
         let yaml = """
@@ -66,9 +44,8 @@ struct HubBenchmark {
                 concurrency: \(sinkConcurrency)
                 timeout: 10s
             """
-        let secret = "bench-secret"
         let config = try HubConfig.parse(yaml: yaml, file: "bench", context: ModuleContext(
-            environment: ["BENCH_SECRET": secret], baseDirectory: URL(fileURLWithPath: directory), transport: nil))
+            environment: ["BENCH_SECRET": HubLoad.secret], baseDirectory: URL(fileURLWithPath: directory), transport: nil))
         let runtime = try HubRuntime(config: config, store: store, logger: quiet)
         // Phase 1 measures ingest alone: the target is paused, so no worker competes for the disk.
         _ = try store.setPaused("target", paused: true, reason: "benchmark: ingest phase")
@@ -76,38 +53,11 @@ struct HubBenchmark {
         let hub = Task { try? await runtime.run(handleSignals: false) { ready.continuation.yield($0) } }
         for await _ in ready.stream { break }
 
-        var clientConfig = HTTPClient.Configuration()
-        clientConfig.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connections
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
-        let key = SymmetricKey(data: Data(secret.utf8))
-        let url = "http://127.0.0.1:\(hubPort)/webhooks/orders"
+        let client = HubLoad.client(connections: connections)
         let total = webhooks
-        let lanes = connections
         let started = Monotonic.now()
-        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
-            for lane in 0..<lanes {
-                group.addTask {
-                    var samples: [Double] = []
-                    for n in stride(from: lane, to: total, by: lanes) {
-                        let body = Array(#"{"order":\#(n),"sku":"MUG-BLU-350","quantity":2,"price":"18.50"}"#.utf8)
-                        let mac = HMAC<SHA256>.authenticationCode(for: body, using: key).map { String(format: "%02x", $0) }.joined()
-                        var request = HTTPClientRequest(url: url)
-                        request.method = .POST
-                        request.headers.add(name: "X-GitHub-Event", value: "order_created")
-                        request.headers.add(name: "X-GitHub-Delivery", value: "bench-\(n)")
-                        request.headers.add(name: "X-Hub-Signature-256", value: "sha256=\(mac)")
-                        request.body = .bytes(ByteBuffer(bytes: body))
-                        let t0 = Monotonic.now()
-                        let response = try await client.execute(request, timeout: .seconds(30))
-                        _ = try await response.body.collect(upTo: 1 << 16)
-                        guard response.status.code == 200 else { throw BenchFailure("webhook \(n): HTTP \(response.status.code)") }
-                        samples.append(Monotonic.now() - t0)
-                    }
-                    return samples
-                }
-            }
-            return try await group.reduce(into: Samples()) { all, lane in lane.forEach { all.add($0) } }
-        }
+        let latencies = try await HubLoad.send(total: total, lanes: connections,
+                                               urls: ["http://127.0.0.1:\(hubPort)/webhooks/orders"], client: client)
         let ingestSeconds = Monotonic.now() - started
         let ingestRate = Double(total) / ingestSeconds
         box.report.emit("  ingest: \(Format.rate(ingestRate)) acknowledged (\(Format.duration(ingestSeconds)) for \(Format.count(total))); latency p50 \(Format.duration(latencies.percentile(50))), p99 \(Format.duration(latencies.percentile(99))), max \(Format.duration(latencies.percentile(100)))")
@@ -131,18 +81,4 @@ struct HubBenchmark {
         _ = await hub.value
         try await client.shutdown()
     }
-}
-
-struct BenchFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ text: String) { description = text }
-}
-
-private final class ReportBox: @unchecked Sendable {
-    var report: Report
-    init(_ report: Report) { self.report = report }
-}
-
-private final class ErrorBox: @unchecked Sendable {
-    var error: (any Error)?
 }

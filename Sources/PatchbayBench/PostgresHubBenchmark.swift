@@ -1,9 +1,6 @@
 import AsyncHTTPClient
-import Crypto
 import Foundation
-import Hummingbird
 import Logging
-import NIOCore
 import PatchbayConnectors
 import PatchbayPostgres
 import PatchbayRuntime
@@ -27,16 +24,7 @@ struct PostgresHubBenchmark {
     var deliveryTimeout = 60.0
 
     func runBlocking(_ report: inout Report) throws {
-        let box = PostgresReportBox(report)
-        let done = DispatchSemaphore(value: 0)
-        let failure = PostgresErrorBox()
-        Task {
-            do { try await run(box) } catch { failure.error = error }
-            done.signal()
-        }
-        done.wait()
-        report = box.report
-        if let error = failure.error { throw error }
+        try HubLoad.runBlocking(&report) { box in try await run(box) }
     }
 
     private struct Row {
@@ -49,28 +37,15 @@ struct PostgresHubBenchmark {
         var delivered: Int
     }
 
-    private func run(_ box: PostgresReportBox) async throws {
+    private func run(_ box: ReportBox) async throws {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         box.report.section("PostgreSQL hub over HTTP (\(Format.count(webhooks)) signed webhooks, \(connections) connections, 1 to 3 nodes)")
 
         // The loopback sink, shared by every node count.
-        let sinkPort = try MockSaaS.freePort()
-        let router = Router()
-        router.post("/sink") { request, _ -> Response in
-            _ = try await request.body.collect(upTo: 1 << 20)
-            return Response(status: .ok)
-        }
-        var quiet = Logger(label: "bench")
-        quiet.logLevel = .critical
-        let sink = Task {
-            try? await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: sinkPort)),
-                                   logger: quiet).runService()
-        }
+        let (sinkPort, sink) = try HubLoad.startSink()
         defer { sink.cancel() }
-
-        var clientConfig = HTTPClient.Configuration()
-        clientConfig.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connections
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
+        let quiet = HubLoad.quietLogger
+        let client = HubLoad.client(connections: connections)
 
         var rows: [Row] = []
         do {
@@ -118,7 +93,6 @@ struct PostgresHubBenchmark {
 
     private func measure(nodes: Int, location: PostgresLocation, sinkPort: Int, client: HTTPClient,
                          logger: Logger) async throws -> Row {
-        let secret = "bench-secret"
         var stores: [PostgresStore] = []
         var runtimes: [HubRuntime] = []
         var ports: [Int] = []
@@ -141,7 +115,7 @@ struct PostgresHubBenchmark {
                     timeout: 10s
                 """
             let config = try HubConfig.parse(yaml: yaml, file: "bench node \(index + 1)", context: ModuleContext(
-                environment: ["BENCH_SECRET": secret], baseDirectory: URL(fileURLWithPath: "."), transport: nil))
+                environment: ["BENCH_SECRET": HubLoad.secret], baseDirectory: URL(fileURLWithPath: "."), transport: nil))
             runtimes.append(try HubRuntime(config: config, store: store, logger: logger))
         }
         let store = stores[0]
@@ -158,40 +132,12 @@ struct PostgresHubBenchmark {
             if listening == nodes { break }
         }
 
-        let key = SymmetricKey(data: Data(secret.utf8))
         let urls = ports.map { "http://127.0.0.1:\($0)/webhooks/orders" }
         let total = webhooks
-        let lanes = connections
         let started = Monotonic.now()
         let latencies: Samples
         do {
-            latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
-                for lane in 0..<lanes {
-                    group.addTask {
-                        var samples: [Double] = []
-                        for n in stride(from: lane, to: total, by: lanes) {
-                            let body = Array(#"{"order":\#(n),"sku":"MUG-BLU-350","quantity":2,"price":"18.50"}"#.utf8)
-                            let mac = HMAC<SHA256>.authenticationCode(for: body, using: key)
-                                .map { String(format: "%02x", $0) }.joined()
-                            var request = HTTPClientRequest(url: urls[n % urls.count])
-                            request.method = .POST
-                            request.headers.add(name: "X-GitHub-Event", value: "order_created")
-                            request.headers.add(name: "X-GitHub-Delivery", value: "bench-\(n)")
-                            request.headers.add(name: "X-Hub-Signature-256", value: "sha256=\(mac)")
-                            request.body = .bytes(ByteBuffer(bytes: body))
-                            let t0 = Monotonic.now()
-                            let response = try await client.execute(request, timeout: .seconds(30))
-                            _ = try await response.body.collect(upTo: 1 << 16)
-                            guard response.status.code == 200 else {
-                                throw BenchFailure("webhook \(n): HTTP \(response.status.code)")
-                            }
-                            samples.append(Monotonic.now() - t0)
-                        }
-                        return samples
-                    }
-                }
-                return try await group.reduce(into: Samples()) { all, lane in lane.forEach { all.add($0) } }
-            }
+            latencies = try await HubLoad.send(total: total, lanes: connections, urls: urls, client: client)
         } catch {
             await stop(runtimes, hubs)
             throw error
@@ -222,13 +168,4 @@ struct PostgresHubBenchmark {
         for runtime in runtimes { await runtime.shutdown() }
         for hub in hubs { _ = await hub.value }
     }
-}
-
-private final class PostgresReportBox: @unchecked Sendable {
-    var report: Report
-    init(_ report: Report) { self.report = report }
-}
-
-private final class PostgresErrorBox: @unchecked Sendable {
-    var error: (any Error)?
 }
