@@ -7,8 +7,8 @@ import Synchronization
 
 extension PostgresStore: ChangeFeed {
     /// Listens on `patchbay_changes` on a connection of its own (outside the pool), reconnecting
-    /// after a second when it drops; after a reconnect it reports `.other` and every connector due,
-    /// since notifications sent meanwhile were lost.
+    /// after a second when it drops; after a reconnect it reports `.reconnected`, since notifications sent
+    /// meanwhile were lost.
     public func watchChanges(_ handler: @escaping @Sendable (StoreChange) -> Void) throws -> any ChangeSubscription {
         let listener = PostgresListener(location: location, logger: logger, handler: handler)
         try listener.connectOnce()
@@ -31,8 +31,7 @@ final class PostgresListener: ChangeSubscription, Sendable {
     }
 
     func connectOnce() throws {
-        let pool = ConnectionPool(location: location, maxConnections: 1, logger: logger)
-        let opened: PostgresConnection = try pool.detachConnection()
+        let opened = try ConnectionPool.connect(location, logger: logger)
         let handler = self.handler
         opened.addListener(channel: PostgresChanges.channel) { _, notification in
             handler(Self.change(notification.payload))
@@ -57,7 +56,7 @@ final class PostgresListener: ChangeSubscription, Sendable {
                 Thread.sleep(forTimeInterval: 1)
                 do {
                     try connectOnce()
-                    handler(.other)
+                    handler(.reconnected)
                 } catch {
                     connection.withLock { $0 = nil }
                 }

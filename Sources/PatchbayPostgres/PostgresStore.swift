@@ -277,7 +277,7 @@ final class ConnectionPool: Sendable {
         slots.wait()
         defer { slots.signal() }
         var connection = idle.withLock { $0.popLast() }
-        if connection?.isClosed ?? true { connection = try connect() }
+        if connection?.isClosed ?? true { connection = try detachConnection() }
         let held = connection!
         do {
             let result = try body(held)
@@ -298,15 +298,16 @@ final class ConnectionPool: Sendable {
         }
     }
 
-    /// A new connection the caller owns and closes (a listener's, or a job lock's).
+    /// A new connection: the pool's next, or one the caller owns and closes (a job lock's).
     func detachConnection() throws -> PostgresConnection {
-        try connect()
-    }
-
-    private func connect() throws -> PostgresConnection {
         if closed.load(ordering: .acquiring) {
             throw StoreError.database(path: location.description, detail: "the store was closed")
         }
+        return try Self.connect(location, logger: logger, id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
+    }
+
+    /// Opens one connection to `location`, outside any pool (a listener's own).
+    static func connect(_ location: PostgresLocation, logger: Logger, id: Int = 0) throws -> PostgresConnection {
         let tls: PostgresConnection.Configuration.TLS
         switch location.tls {
         case .disable:
@@ -329,7 +330,6 @@ final class ConnectionPool: Sendable {
             ("idle_in_transaction_session_timeout", "15000"),
             ("synchronous_commit", "on"),
         ]
-        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
                                               configuration: configuration, id: id, logger: logger).wait()
     }

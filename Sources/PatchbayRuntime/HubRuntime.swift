@@ -6,6 +6,7 @@ import PatchbayConnectors
 import PatchbayHub
 import PatchbayStore
 import ServiceLifecycle
+import Synchronization
 
 /// `patchbay run`: everything a configuration declares, running.
 ///
@@ -31,7 +32,7 @@ public final class HubRuntime: Sendable {
     /// Per source: how many refusals a second are stored in full (`retention.rejected_detail`).
     let rejectionDetail: [ConnectorID: TokenBucket]
     let stop = StopFlag()
-    private let changeFeedActive = FlagBox()
+    private let changeFeedActive = Atomic<Bool>(false)
     private let group = GroupBox()
     private let boundPort = PortBox()
 
@@ -103,7 +104,7 @@ public final class HubRuntime: Sendable {
             logger: logger))
         group.set(serviceGroup)
         let feed = watchChanges()
-        changeFeedActive.set(feed != nil)
+        changeFeedActive.store(feed != nil, ordering: .relaxed)
         defer { feed?.cancel() }
         logger.info("hub starting", metadata: [
             "listen": "\(config.host):\(config.port)", "connectors": "\(config.connectors.count)", "owner": "\(owner)",
@@ -128,7 +129,7 @@ public final class HubRuntime: Sendable {
     func id(of name: String) -> ConnectorID { connectorIds[name]! }
 
     /// Whether another node's work reaches this one's workers as it happens (see `watchChanges`).
-    var hasChangeFeed: Bool { changeFeedActive.value }
+    var hasChangeFeed: Bool { changeFeedActive.load(ordering: .relaxed) }
 
     /// On a store with a change feed (PostgreSQL's LISTEN/NOTIFY), another node's ingest wakes this
     /// node's workers at once. Without one (SQLite, or the feed failing) workers still look at least
@@ -138,11 +139,13 @@ public final class HubRuntime: Sendable {
         let wakes = self.wakes
         do {
             return try feed.watchChanges { change in
-                // `.other` after a gap in the feed: notifications may have been missed, so every worker looks.
+                // After a gap in the feed notices may have been missed, so every worker looks; other
+                // writes (outcomes, imports) bring no work and wake nobody.
                 let woken: [Wake]
                 switch change {
                 case .due(let connectors): woken = connectors.compactMap { wakes[$0] }
-                case .other: woken = Array(wakes.values)
+                case .reconnected: woken = Array(wakes.values)
+                case .other: woken = []
                 }
                 guard !woken.isEmpty else { return }
                 Task { for wake in woken { await wake.signal() } }
@@ -164,14 +167,6 @@ public final class HubRuntime: Sendable {
     public func nudge(connector name: String) async {
         if let id = connectorIds[name] { await wake(id) }
     }
-}
-
-/// A flag set once the services start.
-private final class FlagBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
-    func set(_ value: Bool) { lock.withLock { flag = value } }
-    var value: Bool { lock.withLock { flag } }
 }
 
 /// Holds the service group once it exists, for `shutdown()`.

@@ -325,6 +325,51 @@ extension Proofs {
             try await client.shutdown()
         }
 
+        @Test("an idle node's worker is woken by another process's ingest (NOTIFY), long before its 30 s idle wait")
+        func idleNodeWokenByNotify() async throws {
+            guard let server = Self.server() else { return }
+            let database = try ProofDatabase("pb_notify", on: server, homeCurrency: "USD")
+            let directory = try TemporaryDirectory()
+            let target = try await ScriptedTarget()
+            let reaper = ProcessReaper()
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            defer {
+                reaper.killAll()
+                target.stop()
+                directory.remove()
+                database.drop()
+            }
+            let ports = [try Proof.freePort()]
+            let configs = try Proof.nodeConfigs(ports: ports, in: directory) { port in
+                    """
+                    server: {listen: "127.0.0.1:\(port)"}
+                    connectors:
+                      events: {module: webhook, signature: github, secret: "${GITHUB_SECRET}"}
+                      sink: {module: http, url: "\(target.url)/sink/orders", subscribe: [order_created]}
+                    """
+            }
+            let node = try HubProcess(config: configs[0], db: database.location.description,
+                                      log: directory.url.appendingPathComponent("node.log"))
+            reaper.add(node)
+            #expect(await node.waitHealthy(client, port: ports[0]))
+            // Nothing is due: the worker settles into its idle wait (up to 30 s with a change feed).
+            try await Task.sleep(for: .seconds(2))
+            // Another process stores an event for the node's sink, without touching the node.
+            let other = try PostgresStore.open(database.location, mode: .existing, maxConnections: 1)
+            defer { other.close() }
+            let source = try #require(try other.connector(named: "events")).id
+            let sink = try #require(try other.connector(named: "sink")).id
+            _ = try other.ingest([NewEvent(topic: "order_created", sourceId: source, idempotencyKey: "from-elsewhere",
+                                           payload: #"{"id":"m1"}"#, receivedAt: Date(),
+                                           targets: [DeliveryTarget(connectorId: sink, maxAttempts: 3)])])
+            // Woken by NOTIFY it sends at once; a worker that only polled would sleep out its 30 s.
+            let deadline = Date().addingTimeInterval(10)
+            while target.count("/sink/orders") == 0, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(target.count("/sink/orders") == 1, "the idle worker was not woken: \(node.logText().suffix(400))")
+            #expect(await node.terminate() == 0)
+            try await client.shutdown()
+        }
+
         /// Whether the process is stopped (state `T` in /proc), within `timeout` seconds.
         static func waitStopped(_ hub: HubProcess, timeout: TimeInterval) async -> Bool {
             let deadline = Date().addingTimeInterval(timeout)

@@ -52,8 +52,8 @@ struct PostgresLocationTests {
         defer { admin.close() }
         _ = try admin.terminateOtherSessions()
         let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline, !seen.withLock({ $0.contains(.other) }) { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(seen.withLock { $0.contains(.other) }, "a reconnect is reported as a possible gap")
+        while Date() < deadline, !seen.withLock({ $0.contains(.reconnected) }) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(seen.withLock { $0.contains(.reconnected) }, "a reconnect is reported as a possible gap")
         _ = try h.store.ingest([h.event("after", to: [h.erp])])
         while Date() < deadline, !seen.withLock({ $0.contains(.due([h.erp])) }) { try await Task.sleep(for: .milliseconds(50)) }
         #expect(seen.withLock { $0.contains(.due([h.erp])) }, "notifications flow again after the reconnect")

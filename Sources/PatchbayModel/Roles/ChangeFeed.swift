@@ -4,8 +4,11 @@ import Foundation
 public enum StoreChange: Sendable, Equatable {
     /// These connectors have deliveries newly due (ingest, a recovered lease, an operator's retry).
     case due(Set<ConnectorID>)
-    /// Anything else a reader shows; also sent after a gap in the feed, when changes may have been missed.
+    /// Anything else a reader shows (a write, throttled by the writer).
     case other
+    /// The feed was lost and is back: changes made meanwhile were not reported, so whoever waits
+    /// for work should look.
+    case reconnected
 }
 
 /// A handle that stops a change feed.
