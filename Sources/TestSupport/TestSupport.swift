@@ -49,3 +49,14 @@ public func makeTestStore(homeCurrency: String = "USD") throws -> (Store, Tempor
     let store = try Store.open(at: directory.path("test.sqlite"), mode: .create(homeCurrency: homeCurrency))
     return (store, directory)
 }
+
+/// Runs blocking work (poll, waitpid, a child process) on a thread of its own and awaits its
+/// result. Blocking inside a task holds one of the cooperative pool's threads (two on a two-core
+/// machine), and an in-process server that needs that pool to accept stalls meanwhile: a test
+/// that blocks for seconds must not do it on the pool.
+public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        let thread = Thread { continuation.resume(returning: body()) }
+        thread.start()
+    }
+}
