@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PatchbayHub
 import PatchbayText
@@ -10,6 +11,10 @@ import PatchbayText
 /// retry (429 and 503 after `Retry-After`); other 4xx are dead at once, with the target's message.
 /// A 3xx is never delivered: 301 and 308 are dead at once, other redirects retry, each naming its
 /// `Location` (redirects are not followed, so credentials never go to another origin).
+///
+/// With `signing: standard-webhooks`, every request is signed as https://www.standardwebhooks.com
+/// describes (`webhook-id`, `webhook-timestamp`, `webhook-signature`), so a receiver can check it
+/// came from this hub and was not replayed.
 public struct HTTPSink: Sink {
     public var url: String
     public var method: String
@@ -24,13 +29,16 @@ public struct HTTPSink: Sink {
     public var excerptLimit: Int
     /// The configured credential header values and the secrets referenced in the URL and headers.
     public var secrets: [String]
+    /// Signs each request (Standard Webhooks); nil sends it unsigned.
+    public var signer: StandardWebhooksSigner?
     let transport: any HTTPTransport
 
     public init(url: String, method: String = "POST", headers: [String: String] = [:], timeout: Duration = .seconds(10),
                 transform: (any PayloadTransform)? = nil, idempotencyHeader: String = "Idempotency-Key",
                 describeError: (@Sendable (Int, [UInt8]) -> String?)? = nil,
                 describeRateLimit: (@Sendable ([String: String]) -> String?)? = nil,
-                excerptLimit: Int = 512, secrets: [String] = [], transport: any HTTPTransport) {
+                excerptLimit: Int = 512, secrets: [String] = [], signer: StandardWebhooksSigner? = nil,
+                transport: any HTTPTransport) {
         self.url = url
         self.method = method
         self.headers = headers
@@ -41,10 +49,12 @@ public struct HTTPSink: Sink {
         self.describeRateLimit = describeRateLimit
         self.excerptLimit = excerptLimit
         self.secrets = secrets
+        self.signer = signer
         self.transport = transport
     }
 
-    public func request(for delivery: OutboundDelivery) throws(TransformError) -> OutboundRequest {
+    /// The request for one attempt; `now` is the signature's timestamp when the sink signs.
+    public func request(for delivery: OutboundDelivery, now: Date = Date()) throws(TransformError) -> OutboundRequest {
         var body = delivery.payload
         if let transform {
             body = try transform.apply(topic: delivery.topic, payload: delivery.payload).payload
@@ -57,7 +67,13 @@ public struct HTTPSink: Sink {
         headers["X-Patchbay-Topic"] = delivery.topic
         headers["X-Patchbay-Attempt"] = String(delivery.attempt)
         if let correlation = delivery.correlationId { headers["X-Correlation-Id"] = correlation }
-        return OutboundRequest(method: method, url: url, headers: headers, body: Array(body.utf8))
+        let bytes = Array(body.utf8)
+        if let signer {
+            // The id is the idempotency key, the same on every attempt, as the standard asks; the
+            // timestamp is this attempt's, so a receiver's replay window applies to each try.
+            headers.merge(signer.headers(id: delivery.idempotencyKey, timestamp: Int64(now.timeIntervalSince1970), body: bytes)) { _, new in new }
+        }
+        return OutboundRequest(method: method, url: url, headers: headers, body: bytes)
     }
 
     public func deliver(_ delivery: OutboundDelivery) async -> SinkResult {
@@ -176,6 +192,7 @@ extension ConnectorModule {
         }
         let timeout = options.duration("timeout", in: 0.1...600) ?? defaultTimeout
         let idempotencyHeader = options.string("idempotency_header") ?? "Idempotency-Key"
+        let signer = readSigning(options, secrets: &secrets)
         let chosen: (any PayloadTransform)?
         if let transform { chosen = transform } else {
             guard let read = context.transforms.transform(from: options) else { return nil }
@@ -184,7 +201,31 @@ extension ConnectorModule {
         guard let url else { return nil }
         return HTTPSink(url: url, method: method, headers: headers, timeout: .milliseconds(Int64(timeout * 1000)),
                         transform: chosen, idempotencyHeader: idempotencyHeader, secrets: secrets.uniqued(),
-                        transport: context.transport ?? context.deferredTransport)
+                        signer: signer, transport: context.transport ?? context.deferredTransport)
+    }
+
+    /// `signing: standard-webhooks` with `secret: ${WEBHOOK_SECRET}` (`whsec_` and base64, as the
+    /// standard's secrets are; the base64 alone is accepted too, as the webhook source accepts it).
+    static func readSigning(_ options: OptionReader, secrets: inout [String]) -> StandardWebhooksSigner? {
+        guard options.oneOf("signing", ["standard-webhooks"]) != nil else {
+            if options.has("secret") {
+                _ = options.node("secret")
+                options.problem("secret", "a secret is only used to sign: add signing: standard-webhooks")
+            }
+            return nil
+        }
+        guard options.has("secret") else {
+            options.problem(nil, "signing: standard-webhooks needs a secret: secret: ${WEBHOOK_SECRET}")
+            return nil
+        }
+        guard let secret = options.secret("secret") else { return nil }
+        secrets.append(secret)
+        if secret.hasPrefix("whsec_") { secrets.append(String(secret.dropFirst("whsec_".count))) }
+        guard let signer = StandardWebhooksSigner(secret: secret) else {
+            options.problem("secret", "a Standard Webhooks secret is whsec_ followed by base64 (or the base64 alone); this value is not")
+            return nil
+        }
+        return signer
     }
 }
 
@@ -206,4 +247,38 @@ public final class DeferredTransport: HTTPTransport, @unchecked Sendable {
         }
         return try await target.send(request, timeout: timeout)
     }
+}
+
+/// Signs outgoing requests as Standard Webhooks (https://www.standardwebhooks.com):
+/// `webhook-signature: v1,<base64(HMAC-SHA256(key, "<id>.<timestamp>.<body>"))>`.
+///
+/// The key is read exactly as `WebhookVerifier` reads it, so what this hub signs its own webhook
+/// source verifies.
+public struct StandardWebhooksSigner: Sendable {
+    private let key: SymmetricKey
+
+    /// nil when `secret` is not `whsec_` + base64 (or the base64 alone), or decodes to nothing.
+    public init?(secret: String) {
+        guard let bytes = WebhookBytes.standardWebhooksKey(secret), !bytes.isEmpty else { return nil }
+        key = SymmetricKey(data: bytes)
+    }
+
+    /// `v1,<base64>` for one message.
+    public func signature(id: String, timestamp: Int64, body: [UInt8]) -> String {
+        let message = Array("\(id).\(timestamp).".utf8) + body
+        return "v1," + Data(HMAC<SHA256>.authenticationCode(for: message, using: key)).base64EncodedString()
+    }
+
+    /// The three headers of a signed request.
+    public func headers(id: String, timestamp: Int64, body: [UInt8]) -> [String: String] {
+        ["webhook-id": id, "webhook-timestamp": String(timestamp),
+         "webhook-signature": signature(id: id, timestamp: timestamp, body: body)]
+    }
+}
+
+extension StandardWebhooksSigner: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// Keeps the key out of logs, `print` and `dump`.
+    public var description: String { "StandardWebhooksSigner(key redacted)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 }
