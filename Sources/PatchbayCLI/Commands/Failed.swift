@@ -48,8 +48,22 @@ extension Patchbay {
             if grouped {
                 let connector = try filter.connector.map { try store.requireConnector($0).id }
                 let groups = try store.errorGroups(connector: connector, limit: limit)
-                if output.json { emit(Render.groups(groups).rendered(pretty: true)) }
-                else { emit(groups.isEmpty ? "No failing deliveries." : Render.groupsTable(groups, now: now)) }
+                // Money at risk per group and per connector, per currency (one aggregate read).
+                let money = try (store as? any HealthReading)?.moneyAtRiskReport()
+                if output.json { emit(Render.groups(groups, money: money).rendered(pretty: true)) }
+                else if groups.isEmpty { emit("No failing deliveries.") }
+                else {
+                    emit(Render.groupsTable(groups, now: now, money: money))
+                    if let money {
+                        var names: [ConnectorID: String] = [:]
+                        for group in groups { names[group.connectorId] = group.connector }
+                        let shown = MoneyAtRiskReport(total: money.total, byConnector: money.byConnector.filter {
+                            names[$0.key] != nil && (connector == nil || $0.key == connector)
+                        })
+                        let text = Render.moneyByConnector(shown, names: names)
+                        if !text.isEmpty { emit("\n" + text) }
+                    }
+                }
             } else {
                 let rows = try store.failedDeliveries(try filter.filter(store, now: now, group: errorGroup), limit: limit,
                                                       before: nil)

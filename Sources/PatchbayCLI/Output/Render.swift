@@ -26,48 +26,70 @@ public enum Render {
         return table.rendered()
     }
 
-    public static func groups(_ groups: [ErrorGroup]) -> JSON {
+    /// With `money`, each group also carries `money_at_risk` (its own) and `connector_money_at_risk`
+    /// (its connector's), per currency; the fields before them are unchanged.
+    public static func groups(_ groups: [ErrorGroup], money: MoneyAtRiskReport? = nil) -> JSON {
         .array(groups.map { group in
-            [
-                "group": .int(group.id), "connector": .string(group.connector), "signature": .string(group.signature),
-                "sample_error": .string(group.sampleError), "last_status": .int(group.lastStatus),
-                "count": .int(group.count), "retrying": .int(group.retrying), "dead": .int(group.dead),
-                "occurrences": .int(group.occurrences),
-                "first_seen": .time(group.firstSeen), "last_seen": .time(group.lastSeen),
+            var members: [(String, JSON)] = [
+                ("group", .int(group.id)), ("connector", .string(group.connector)), ("signature", .string(group.signature)),
+                ("sample_error", .string(group.sampleError)), ("last_status", .int(group.lastStatus)),
+                ("count", .int(group.count)), ("retrying", .int(group.retrying)), ("dead", .int(group.dead)),
+                ("occurrences", .int(group.occurrences)),
+                ("first_seen", .time(group.firstSeen)), ("last_seen", .time(group.lastSeen)),
             ]
+            if let money {
+                members.append(("money_at_risk", Render.money(money.group(group.id))))
+                members.append(("connector_money_at_risk", Render.money(money.connector(group.connectorId))))
+            }
+            return .object(members)
         })
     }
 
-    public static func groupsTable(_ groups: [ErrorGroup], now: Date) -> String {
-        var table = TextTable(["GROUP", "CONNECTOR", "COUNT", "RETRYING", "DEAD", "FIRST SEEN", "LAST SEEN", "ERROR"])
+    public static func groupsTable(_ groups: [ErrorGroup], now: Date, money: MoneyAtRiskReport? = nil) -> String {
+        var table = TextTable(["GROUP", "CONNECTOR", "COUNT", "RETRYING", "DEAD", "FIRST SEEN", "LAST SEEN"]
+                              + (money == nil ? [] : ["AT RISK"]) + ["ERROR"])
         for group in groups {
             table.add(["\(group.id)", group.connector, "\(group.count)", "\(group.retrying)", "\(group.dead)",
-                       ago(group.firstSeen, now: now), ago(group.lastSeen, now: now), group.signature])
+                       ago(group.firstSeen, now: now), ago(group.lastSeen, now: now)]
+                      + (money.map { [$0.group(group.id).summary] } ?? []) + [group.signature])
         }
         return table.rendered()
     }
 
-    public static func status(_ statuses: [ConnectorStatus]) -> JSON {
+    /// Every connector; sources also carry `source` (their traffic and activity) and batch jobs
+    /// `batch` (their last and next run), null for the others. The fields before them are unchanged.
+    public static func status(_ statuses: [ConnectorStatus], sources: [ConnectorID: SourceHealth]? = nil,
+                              jobs: [ConnectorID: BatchJobHealth] = [:],
+                              schedule: (BatchJobHealth) -> JobSchedule? = { _ in nil }, window: String = "1h") -> JSON {
         .array(statuses.map { status in
             let c = status.connector
-            return [
-                "connector": .string(c.name), "module": .string(c.module), "pattern": .string(c.pattern.rawValue),
-                "system": .string(c.system), "direction": .string(c.direction.rawValue), "paused": .bool(c.paused),
-                "paused_reason": .string(c.pausedReason), "health": .string(c.health.rawValue),
-                "counts": .object(DeliveryState.allCases.map { ($0.rawValue, .int(status.count($0))) }),
-                "last_success_at": .time(c.lastSuccessAt), "last_error_at": .time(c.lastErrorAt),
-                "last_error": .string(c.lastError),
+            var members: [(String, JSON)] = [
+                ("connector", .string(c.name)), ("module", .string(c.module)), ("pattern", .string(c.pattern.rawValue)),
+                ("system", .string(c.system)), ("direction", .string(c.direction.rawValue)), ("paused", .bool(c.paused)),
+                ("paused_reason", .string(c.pausedReason)), ("health", .string(c.health.rawValue)),
+                ("counts", .object(DeliveryState.allCases.map { ($0.rawValue, .int(status.count($0))) })),
+                ("last_success_at", .time(c.lastSuccessAt)), ("last_error_at", .time(c.lastErrorAt)),
+                ("last_error", .string(c.lastError)),
             ]
+            if let sources {
+                members.append(("source", sources[c.id].map { Render.source($0, window: window) } ?? .null))
+                members.append(("batch", jobs[c.id].map { Render.batch($0, schedule: schedule($0)) } ?? .null))
+            }
+            return .object(members)
         })
     }
 
-    public static func statusTable(_ statuses: [ConnectorStatus], now: Date) -> String {
+    /// With `sources`, a source's HEALTH is its activity (quiet, usual, unknown) rather than the
+    /// delivery health it never has.
+    public static func statusTable(_ statuses: [ConnectorStatus], now: Date,
+                                   sources: [ConnectorID: SourceHealth] = [:]) -> String {
         var table = TextTable(["CONNECTOR", "PATTERN", "SYSTEM", "DIR", "HEALTH", "PENDING", "IN FLIGHT",
                                "DELIVERED", "RETRYING", "DEAD", "LAST SUCCESS", "LAST ERROR"])
         for status in statuses {
             let c = status.connector
             table.add([c.name + (c.paused ? " (paused)" : ""), c.pattern.rawValue, c.system, c.direction.rawValue,
-                       c.health.rawValue, "\(status.count(.pending))", "\(status.count(.inFlight))",
+                       c.health == .unknown ? (sources[c.id]?.activity.rawValue ?? "unknown") : c.health.rawValue,
+                       "\(status.count(.pending))", "\(status.count(.inFlight))",
                        "\(status.count(.delivered))", "\(status.count(.retrying))", "\(status.count(.dead))",
                        c.lastSuccessAt.map { ago($0, now: now) } ?? "-", c.lastError ?? ""])
         }
