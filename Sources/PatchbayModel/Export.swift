@@ -107,6 +107,7 @@ public struct ExportTable: Sendable, Hashable, CustomStringConvertible {
                 i("id"), t("name"), t("module"), t("pattern"), t("system"), t("direction"),
                 ExportColumn("paused", .boolean), t("paused_reason"), t("health"), i("max_attempts"),
                 i("last_success_at"), i("last_error_at"), t("last_error"), i("created_at"), i("orphaned_at"),
+                t("paused_by"), i("run_requested_at"),
             ]),
             ExportTable("events", [
                 i("id"), t("topic"), i("source_id"), i("received_at"), i("occurred_at"), t("correlation_id"),
@@ -147,6 +148,10 @@ public struct ExportTable: Sendable, Hashable, CustomStringConvertible {
             ]),
             ExportTable("signed_bodies", key: ["source_id", "digest"], [
                 i("source_id"), t("digest"), i("event_id"), i("received_at"),
+            ]),
+            ExportTable("alerts", [
+                i("id"), t("rule"), t("kind"), t("subject"), t("state"), t("summary"), t("value"), t("threshold"),
+                i("fired_at"), i("last_notified_at"), i("notifications"), i("resolved_at"), i("updated_at"),
             ]),
         ] + throughput
     }()

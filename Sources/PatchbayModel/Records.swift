@@ -24,6 +24,16 @@ public enum ConnectorHealth: String, Codable, Sendable, CaseIterable {
     case orphaned
 }
 
+/// Who paused a connector (`connectors.paused_by`, SQLite migration v8, PostgreSQL v2).
+public enum PauseCause: String, Codable, Sendable, CaseIterable {
+    /// `patchbay pause` or the dashboard's `p`: stays until an operator resumes it.
+    case `operator`
+    /// The circuit breaker: its last attempts all failed; probes resume it by themselves.
+    case breaker
+    /// The hub, after the target answered 410 Gone: an operator must resume it.
+    case gone
+}
+
 /// The states of a delivery. See docs/ARCHITECTURE.md for the machine.
 public enum DeliveryState: String, Codable, Sendable, CaseIterable {
     case pending
@@ -65,6 +75,8 @@ public struct Connector: Codable, Sendable, Equatable, Identifiable {
     public var direction: ConnectorDirection
     public var paused: Bool
     public var pausedReason: String?
+    /// Who paused it, when paused: an operator, the circuit breaker, or the hub on a 410.
+    public var pausedBy: PauseCause?
     public var health: ConnectorHealth
     public var maxAttempts: Int?
     public var lastSuccessAt: Int64?
@@ -75,7 +87,7 @@ public struct Connector: Codable, Sendable, Equatable, Identifiable {
     public init(id: ConnectorID, name: String, module: String, pattern: IntegrationPattern, system: String,
                 direction: ConnectorDirection, paused: Bool, pausedReason: String? = nil, health: ConnectorHealth,
                 maxAttempts: Int? = nil, lastSuccessAt: Int64? = nil, lastErrorAt: Int64? = nil,
-                lastError: String? = nil, createdAt: Int64) {
+                lastError: String? = nil, createdAt: Int64, pausedBy: PauseCause? = nil) {
         self.id = id
         self.name = name
         self.module = module
@@ -84,6 +96,7 @@ public struct Connector: Codable, Sendable, Equatable, Identifiable {
         self.direction = direction
         self.paused = paused
         self.pausedReason = pausedReason
+        self.pausedBy = paused ? (pausedBy ?? .operator) : nil
         self.health = health
         self.maxAttempts = maxAttempts
         self.lastSuccessAt = lastSuccessAt

@@ -8,21 +8,22 @@ extension PostgresStore {
     static let connectorColumns = """
         id, name, module, pattern, system, direction, paused, paused_reason, \
         CASE WHEN orphaned_at IS NULL THEN health ELSE 'orphaned' END AS health, \
-        max_attempts, last_success_at, last_error_at, last_error, created_at
+        max_attempts, last_success_at, last_error_at, last_error, created_at, paused_by
         """
 
     static func decodeConnector(_ row: PostgresRow) throws -> Connector {
         let (id, name, module, pattern, system, direction, paused, pausedReason, health, maxAttempts, lastSuccessAt,
-             lastErrorAt, lastError, createdAt) =
+             lastErrorAt, lastError, createdAt, pausedBy) =
             try row.decode((Int64, String, String, String, String, String, Bool, String?, String, Int?, Int64?, Int64?,
-                            String?, Int64).self)
+                            String?, Int64, String?).self)
         guard let pattern = IntegrationPattern(rawValue: pattern), let direction = ConnectorDirection(rawValue: direction),
               let health = ConnectorHealth(rawValue: health) else {
             throw StoreError.invalidInput("connector '\(name)' has an unknown pattern, direction or health")
         }
         return Connector(id: id, name: name, module: module, pattern: pattern, system: system, direction: direction,
                          paused: paused, pausedReason: pausedReason, health: health, maxAttempts: maxAttempts,
-                         lastSuccessAt: lastSuccessAt, lastErrorAt: lastErrorAt, lastError: lastError, createdAt: createdAt)
+                         lastSuccessAt: lastSuccessAt, lastErrorAt: lastErrorAt, lastError: lastError, createdAt: createdAt,
+                         pausedBy: pausedBy.flatMap(PauseCause.init(rawValue:)))
     }
 
     static func connector(where condition: String, _ value: String, session: Session) throws -> Connector? {

@@ -258,14 +258,19 @@ extension PostgresStore {
     @discardableResult
     public func setPaused(_ name: String, paused: Bool, reason: String? = nil) throws -> Bool {
         try write { session in
-            guard let row = try session.rows("SELECT id, paused FROM connectors WHERE name = \(name) FOR UPDATE").first
+            guard let row = try session.rows("SELECT id, paused, paused_by FROM connectors WHERE name = \(name) FOR UPDATE")
+                .first
             else {
                 throw StoreError.unknownConnector(name)
             }
-            let (id, current) = try row.decode((ConnectorID, Bool).self)
-            if current == paused { return false }
+            let (id, current, by) = try row.decode((ConnectorID, Bool, String?).self)
+            // An operator's pause takes over the breaker's: no probe resumes it then.
+            if current == paused, !(paused && by == PauseCause.breaker.rawValue) { return false }
             let why: String? = paused ? (reason ?? "paused by operator") : nil
-            try session.run("UPDATE connectors SET paused = \(paused), paused_reason = \(why) WHERE id = \(id)")
+            let cause: String? = paused ? PauseCause.operator.rawValue : nil
+            try session.run("""
+                UPDATE connectors SET paused = \(paused), paused_reason = \(why), paused_by = \(cause) WHERE id = \(id)
+                """)
             // Resumed, its queue is due again: every node's worker for it wakes.
             if paused { try PostgresChanges.notifyWrite(session) } else { try PostgresChanges.notify(session, due: [id]) }
             return true

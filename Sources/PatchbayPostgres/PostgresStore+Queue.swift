@@ -12,12 +12,27 @@ extension PostgresStore {
     public func claimDueDeliveries(connector: ConnectorID?, limit: Int, lease: TimeInterval, owner: String, now: Date)
         throws -> [Claim]
     {
+        try claim(connector: connector, limit: limit, lease: lease, owner: owner, now: now, probe: false)
+    }
+
+    /// One delivery of a connector the breaker paused, due or not, as a probe: its attempt is free
+    /// (`max_attempts` grows with it), so probing an outage never dead-letters a message.
+    public func claimProbe(connector: ConnectorID, lease: TimeInterval, owner: String, now: Date) throws -> Claim? {
+        try claim(connector: connector, limit: 1, lease: lease, owner: owner, now: now, probe: true).first
+    }
+
+    private func claim(connector: ConnectorID?, limit: Int, lease: TimeInterval, owner: String, now: Date,
+                       probe: Bool) throws -> [Claim] {
         guard limit > 0 else { return [] }
         let nowMs = now.millis
+        // A probe looks past the due time: the waiting message next in line is the probe.
+        let dueBy = probe ? Int64.max : nowMs
         return try write { session in
             let active: [Int64]
             if let connector {
-                active = try session.rows("SELECT id FROM connectors WHERE id = \(connector) AND NOT paused")
+                active = try session.rows(probe
+                    ? "SELECT id FROM connectors WHERE id = \(connector) AND paused AND paused_by = 'breaker'"
+                    : "SELECT id FROM connectors WHERE id = \(connector) AND NOT paused")
                     .map { try $0.decode(Int64.self) }
             } else {
                 active = try session.rows("SELECT id FROM connectors WHERE NOT paused ORDER BY id").map { try $0.decode(Int64.self) }
@@ -36,7 +51,7 @@ extension PostgresStore {
             let due: PostgresQuery = connector != nil
                 ? """
                     SELECT id, state, error_signature, connector_id FROM deliveries
-                    WHERE connector_id = \(active[0]) AND state IN ('pending', 'retrying') AND next_attempt_at <= \(nowMs)
+                    WHERE connector_id = \(active[0]) AND state IN ('pending', 'retrying') AND next_attempt_at <= \(dueBy)
                     ORDER BY next_attempt_at, id LIMIT \(Int64(wanted))
                     FOR UPDATE SKIP LOCKED
                     """
@@ -53,11 +68,12 @@ extension PostgresStore {
             let base = Int64.random(in: 1...(Int64.max / 2))
             try session.run("""
                 INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason)
-                SELECT id, \(nowMs), state, 'in_flight', 'worker', \("claimed by \(owner)")
+                SELECT id, \(nowMs), state, 'in_flight', 'worker', \(probe ? "probe by \(owner) (breaker open)" : "claimed by \(owner)")
                 FROM unnest(\(ids)::bigint[], \(picked.map(\.1))::text[]) AS p(id, state)
                 """)
             let rows = try session.rows("""
-                UPDATE deliveries d SET state = 'in_flight', attempts = d.attempts + 1, lease_owner = \(owner),
+                UPDATE deliveries d SET state = 'in_flight', attempts = d.attempts + 1,
+                  max_attempts = d.max_attempts + \(probe ? 1 : 0), lease_owner = \(owner),
                   lease_token = \(base) + d.id, lease_expires_at = \(expires), next_attempt_at = NULL, updated_at = \(nowMs)
                 FROM events e
                 WHERE d.id = ANY(\(ids)) AND e.id = d.event_id
@@ -217,7 +233,7 @@ extension PostgresStore {
         for recorded in batch.recorded {
             guard let reason = recorded.outcome.pauseConnectorReason else { continue }
             try session.run("""
-                UPDATE connectors SET paused = true, paused_reason = \(reason) WHERE id = \(recorded.lease.connector)
+                UPDATE connectors SET paused = true, paused_reason = \(reason), paused_by = 'gone' WHERE id = \(recorded.lease.connector)
                 """)
         }
         // Health once per connector per batch, as on SQLite.

@@ -23,7 +23,10 @@ extension Connector {
             lastSuccessAt: row.decode(forColumn: "last_success_at"),
             lastErrorAt: row.decode(forColumn: "last_error_at"),
             lastError: row.decode(forColumn: "last_error"),
-            createdAt: row.decode(forColumn: "created_at")
+            createdAt: row.decode(forColumn: "created_at"),
+            // Absent from SELECTs written before migration v8; NULL for an unpaused connector.
+            pausedBy: row.hasColumn("paused_by")
+                ? (row["paused_by"] as String?).flatMap(PauseCause.init(rawValue:)) : nil
         )
     }
 }

@@ -26,6 +26,7 @@ enum Schema {
         migrator.registerMigration("v5-orphaned-connectors", migrate: v5)
         migrator.registerMigration("v6-replay-digests", migrate: v6)
         migrator.registerMigration("v7-delivery-replays", migrate: v7)
+        migrator.registerMigration("v8-alerts-and-breaker", migrate: v8)
         return migrator
     }
 
@@ -467,5 +468,36 @@ enum Schema {
     /// replay as new. 0 for every delivery before this migration.
     private static func v7(_ db: Database) throws {
         try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN replays INTEGER NOT NULL DEFAULT 0 CHECK (replays >= 0)")
+    }
+
+    /// Alerts with their times; who paused a connector (the breaker resumes only its own pauses);
+    /// an operator's request to run a batch job now, which the hub that runs the job picks up.
+    private static func v8(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE connectors ADD COLUMN paused_by TEXT
+              CHECK (paused_by IS NULL OR paused_by IN ('operator', 'breaker', 'gone'));
+            UPDATE connectors SET paused_by = CASE
+              WHEN paused_reason LIKE 'paused by the hub:%' THEN 'gone' ELSE 'operator' END
+              WHERE paused = 1;
+            ALTER TABLE connectors ADD COLUMN run_requested_at INTEGER;
+
+            CREATE TABLE alerts (
+              id INTEGER PRIMARY KEY,
+              rule TEXT NOT NULL CHECK (length(rule) BETWEEN 1 AND 100),
+              kind TEXT NOT NULL,
+              subject TEXT NOT NULL,
+              state TEXT NOT NULL CHECK (state IN ('firing', 'resolved')),
+              summary TEXT NOT NULL,
+              value TEXT,
+              threshold TEXT,
+              fired_at INTEGER NOT NULL,
+              last_notified_at INTEGER,
+              notifications INTEGER NOT NULL DEFAULT 0 CHECK (notifications >= 0),
+              resolved_at INTEGER,
+              updated_at INTEGER NOT NULL
+            );
+            CREATE UNIQUE INDEX alerts_open ON alerts(rule, subject) WHERE state = 'firing';
+            CREATE INDEX alerts_recent ON alerts(fired_at);
+            """)
     }
 }

@@ -7,7 +7,7 @@ extension Store {
     static let connectorColumns = """
         id, name, module, pattern, system, direction, paused, paused_reason, \
         CASE WHEN orphaned_at IS NULL THEN health ELSE 'orphaned' END AS health, \
-        max_attempts, last_success_at, last_error_at, last_error, created_at
+        max_attempts, last_success_at, last_error_at, last_error, created_at, paused_by
         """
 
     /// Creates the connector, or updates its module, pattern, system, direction and attempt limit.
@@ -50,10 +50,12 @@ extension Store {
                 db, sql: "SELECT \(Self.connectorColumns) FROM connectors WHERE name = ?", arguments: [name]) else {
                 throw StoreError.unknownConnector(name)
             }
-            if connector.paused == paused { return false }
+            // An operator's pause takes over the breaker's: no probe resumes it then.
+            if connector.paused == paused, !(paused && connector.pausedBy == .breaker) { return false }
             try db.execute(
-                sql: "UPDATE connectors SET paused = ?, paused_reason = ? WHERE id = ?",
-                arguments: [paused, paused ? (reason ?? "paused by operator") : nil, connector.id])
+                sql: "UPDATE connectors SET paused = ?, paused_reason = ?, paused_by = ? WHERE id = ?",
+                arguments: [paused, paused ? (reason ?? "paused by operator") : nil,
+                            paused ? PauseCause.operator.rawValue : nil, connector.id])
             return true
         }
     }

@@ -9,13 +9,27 @@ extension Store {
     public func claimDueDeliveries(
         connector: ConnectorID? = nil, limit: Int, lease: TimeInterval, owner: String, now: Date = Date()
     ) throws -> [Claim] {
+        try claim(connector: connector, limit: limit, lease: lease, owner: owner, now: now, probe: false)
+    }
+
+    /// One delivery of a connector the breaker paused, due or not, as a probe: its attempt is free
+    /// (`max_attempts` grows with it), so probing an outage never dead-letters a message.
+    public func claimProbe(connector: ConnectorID, lease: TimeInterval, owner: String, now: Date) throws -> Claim? {
+        try claim(connector: connector, limit: 1, lease: lease, owner: owner, now: now, probe: true).first
+    }
+
+    private func claim(connector: ConnectorID?, limit: Int, lease: TimeInterval, owner: String, now: Date,
+                       probe: Bool) throws -> [Claim] {
         guard limit > 0 else { return [] }
         return try write { db in
             let nowMs = now.millis
+            // A probe looks past the due time: the waiting message next in line is the probe.
+            let dueBy = probe ? Int64.max : nowMs
             let connectorIds: [ConnectorID]
             if let connector {
                 connectorIds = try ConnectorID.fetchAll(
-                    db, sql: "SELECT id FROM connectors WHERE id = ? AND paused = 0", arguments: [connector])
+                    db, sql: probe ? "SELECT id FROM connectors WHERE id = ? AND paused = 1 AND paused_by = 'breaker'"
+                        : "SELECT id FROM connectors WHERE id = ? AND paused = 0", arguments: [connector])
             } else {
                 connectorIds = try ConnectorID.fetchAll(db, sql: "SELECT id FROM connectors WHERE paused = 0")
             }
@@ -28,7 +42,7 @@ extension Store {
                 """)
             var candidates: [(id: DeliveryID, dueAt: Int64, state: DeliveryState, connector: ConnectorID, signature: String?)] = []
             for connector in connectorIds {
-                let rows = try Row.fetchAll(due, arguments: [connector, nowMs, limit])
+                let rows = try Row.fetchAll(due, arguments: [connector, dueBy, limit])
                 candidates += rows.map { ($0[0], $0[1], $0[2], connector, $0[3]) }
             }
             candidates.sort { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
@@ -44,12 +58,13 @@ extension Store {
                 INSERT INTO transitions(delivery_id, at, from_state, to_state, actor, reason)
                 SELECT id, ?, state, 'in_flight', 'worker', ? FROM deliveries
                 WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('pending', 'retrying')
-                """).execute(arguments: [nowMs, "claimed by \(owner)", ids])
+                """).execute(arguments: [nowMs, probe ? "probe by \(owner) (breaker open)" : "claimed by \(owner)", ids])
             try db.cachedStatement(sql: """
-                UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, lease_owner = ?,
+                UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1,
+                  max_attempts = max_attempts + ?, lease_owner = ?,
                   lease_token = ? + id, lease_expires_at = ?, next_attempt_at = NULL, updated_at = ?
                 WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('pending', 'retrying')
-                """).execute(arguments: [owner, base, expires, nowMs, ids])
+                """).execute(arguments: [probe ? 1 : 0, owner, base, expires, nowMs, ids])
             var rollups = RollupDelta()
             for candidate in picked {
                 rollups.moved(connector: candidate.connector, from: candidate.state, to: .inFlight, at: nowMs,
@@ -133,7 +148,7 @@ extension Store {
                 ])
             }
             if let pause = outcome.pauseConnectorReason {
-                try db.execute(sql: "UPDATE connectors SET paused = 1, paused_reason = ? WHERE id = ?",
+                try db.execute(sql: "UPDATE connectors SET paused = 1, paused_reason = ?, paused_by = 'gone' WHERE id = ?",
                                arguments: [pause, recorded.lease.connector])
             }
         }

@@ -40,3 +40,14 @@ extension BatchLedger {
         try importInvoices(invoices, source: source, job: job, snapshot: snapshot, now: Date())
     }
 }
+
+/// "Run it now" for batch jobs: an operator (CLI or dashboard, another process) asks; the hub that
+/// runs the job starts a run at its next look (within seconds) and clears the request.
+public protocol BatchRunRequests: Sendable {
+    /// Asks for a run of `job` now. Throws for an unknown connector or one that is not a batch job.
+    func requestBatchRun(job: String, now: Date) throws
+    /// When a run was asked for and not yet started (ms), if it was.
+    func batchRunRequest(job: String) throws -> Int64?
+    /// Clears the request once a run started for it (a later request stays).
+    func clearBatchRunRequest(job: String, upTo requestedAt: Int64) throws
+}

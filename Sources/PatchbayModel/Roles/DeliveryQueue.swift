@@ -39,3 +39,16 @@ extension DeliveryQueue {
 public protocol SharedDeliveryLimits: Sendable {
     func setDeliveryLimits(connector: ConnectorID, concurrency: Int, ratePerSecond: Double?, burst: Double?) throws
 }
+
+/// The circuit breaker's writes: a connector whose last attempts all failed is paused by the
+/// breaker (`paused_by = 'breaker'`), probed one delivery at a time, and resumed when a probe
+/// succeeds. An operator's pause is never resumed by a probe.
+public protocol CircuitBreaking: Sendable {
+    /// Pauses the connector as the breaker unless something already paused it. True when it tripped now.
+    func tripBreaker(connector: ConnectorID, reason: String, now: Date) throws -> Bool
+    /// Resumes the connector if the breaker paused it. True when it resumed now.
+    func closeBreaker(connector: ConnectorID, now: Date) throws -> Bool
+    /// Claims the next waiting delivery of a connector the breaker paused, due or not, as a probe.
+    /// Its attempt is free (`max_attempts` grows by one with it), so probes never dead-letter.
+    func claimProbe(connector: ConnectorID, lease: TimeInterval, owner: String, now: Date) throws -> Claim?
+}
