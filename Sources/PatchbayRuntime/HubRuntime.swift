@@ -24,6 +24,8 @@ public final class HubRuntime: Sendable {
     let logger: Logger
     let owner: String
     let connectorIds: [String: ConnectorID]
+    /// The internal source alert notifications are events of (when the configuration has rules).
+    let alertSource: ConnectorID?
     let metrics: HubMetrics
     let ingest: GroupCommitter<NewEvent, IngestResult>
     let outcomes: GroupCommitter<DeliveryOutcome, OutcomeRecord>
@@ -56,6 +58,8 @@ public final class HubRuntime: Sendable {
             }
         }
         self.connectorIds = ids
+        self.alertSource = config.alerts.rules.isEmpty ? nil : try store.saveConnector(ConnectorSpec(
+            name: AlertService.sourceName, module: "alerts", pattern: .hub, system: "patchbay", direction: .source)).id
         self.metrics = HubMetrics(connectors: config.connectors.compactMap { c in
             ids[c.name].map { ($0, c.name, c.role == .sink) }
         })
@@ -89,12 +93,14 @@ public final class HubRuntime: Sendable {
         let delivery = DeliveryService(runtime: self, sinks: sinks)
         let maintenance = MaintenanceService(runtime: self)
         let batches = BatchService(runtime: self)
+        let alerts = AlertService(runtime: self)
         let serviceGroup = ServiceGroup(configuration: .init(
             services: [
                 // Shutdown runs in reverse order: the server stops accepting first, then in-flight
                 // deliveries finish and record, then batch jobs and maintenance stop. Services other
                 // than the server may end early (no batch jobs) without ending the group.
                 .init(service: maintenance, successTerminationBehavior: .ignore),
+                .init(service: alerts, successTerminationBehavior: .ignore),
                 .init(service: batches, successTerminationBehavior: .ignore),
                 .init(service: delivery, successTerminationBehavior: .ignore),
                 .init(service: server),

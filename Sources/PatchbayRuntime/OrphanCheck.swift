@@ -11,7 +11,7 @@ extension HubRuntime {
     /// The mark assumes one configuration per database: a second hub with another configuration on
     /// the same file would mark this one's connectors in turn.
     static func markOrphans(config: HubConfig, store: some ConnectorCatalog & DatabaseLocation, logger: Logger) throws {
-        let orphans = try store.markOrphanedConnectors(configured: Set(config.connectors.map(\.name)))
+        let orphans = try store.markOrphanedConnectors(configured: Set(config.connectors.map(\.name) + [AlertService.sourceName]))
         for orphan in orphans {
             logger.warning("\(orphan.warning(database: store.path))", metadata: [
                 "connector": "\(orphan.name)", "pending": "\(orphan.pending)", "in_flight": "\(orphan.inFlight)",

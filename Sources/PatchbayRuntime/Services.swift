@@ -43,6 +43,9 @@ final class DeliveryWorker: Sendable {
     let bucket: TokenBucket?
     let redaction: Redaction
     private let hold = HoldBox()
+    /// Attempts in a row that failed with retryable errors (the breaker's count, this node's).
+    private let failedInARow = Counter64()
+    private let nextProbe = HoldBox()
 
     init(runtime: HubRuntime, definition: ConnectorDefinition, sink: any Sink) {
         self.runtime = runtime
@@ -100,6 +103,7 @@ final class DeliveryWorker: Sendable {
                 }
                 if claims.count < wanted { bucket?.giveBack(wanted - claims.count) }
                 if claims.isEmpty {
+                    if await probeIfBreakerOpen() { continue }
                     let id = self.id
                     let next = try? await Blocking.run { try store.nextDueAt(connector: id) }
                     // With a change feed every ingest, recovery and operator retry on any node wakes
@@ -128,7 +132,58 @@ final class DeliveryWorker: Sendable {
         }
     }
 
-    private func deliver(_ claim: Claim) async {
+    /// With the breaker open (this connector paused by it), one waiting delivery is sent every
+    /// `probe_every`; when it succeeds the connector resumes. True when a probe ran.
+    private func probeIfBreakerOpen() async -> Bool {
+        guard let breaker = definition.breaker, let store = runtime.store as? any CircuitBreaking else { return false }
+        let now = Date()
+        if let at = nextProbe.until, at > now { return false }
+        let name = definition.name
+        guard let connector = try? await Blocking.run({ try self.runtime.store.connector(named: name) }),
+              connector.paused, connector.pausedBy == .breaker else {
+            return false
+        }
+        nextProbe.reset(now.addingTimeInterval(breaker.probeEvery))
+        let (id, lease, owner) = (self.id, runtime.config.lease, runtime.owner)
+        guard let claim = try? await Blocking.run({ try store.claimProbe(connector: id, lease: lease, owner: owner, now: Date()) })
+        else { return false }
+        inFlight.add(1)
+        let delivered = await deliver(claim) == .delivered
+        inFlight.add(-1)
+        if delivered, (try? await Blocking.run({ try store.closeBreaker(connector: id, now: Date()) })) == true {
+            failedInARow.reset()
+            runtime.logger.notice("breaker closed: a probe was delivered; the connector resumes", metadata: ["connector": "\(name)"])
+        } else if !delivered {
+            runtime.logger.info("breaker probe failed; the connector stays paused", metadata: [
+                "connector": "\(name)", "next_probe_in_s": "\(Int(breaker.probeEvery))",
+            ])
+        }
+        return true
+    }
+
+    /// Counts retryable failures in a row; at `breaker.after` the connector is paused by the breaker.
+    private func noteForBreaker(_ result: SinkResult, outcome: DeliveryOutcome) async {
+        guard let breaker = definition.breaker else { return }
+        switch FailureClassifier.classify(result) {
+        case .delivered, .permanent:
+            failedInARow.reset()
+        case .retryable:
+            failedInARow.add(1)
+            guard failedInARow.current >= breaker.after, let store = runtime.store as? any CircuitBreaking else { return }
+            failedInARow.reset()
+            let reason = "paused by the breaker: the last \(breaker.after) attempts failed (\(outcome.error ?? "retryable error"))"
+            let id = self.id
+            if (try? await Blocking.run({ try store.tripBreaker(connector: id, reason: reason, now: Date()) })) == true {
+                nextProbe.reset(Date().addingTimeInterval(breaker.probeEvery))
+                runtime.logger.warning("breaker open: connector paused; probing every \(Int(breaker.probeEvery)) s", metadata: [
+                    "connector": "\(definition.name)", "reason": "\(reason)",
+                ])
+            }
+        }
+    }
+
+    @discardableResult
+    private func deliver(_ claim: Claim) async -> OutcomeKind? {
         Faults.pause("delivery.before-send")
         // A worker that reaches a delivery after its lease ran out (its process was stopped or
         // starved) does not send it: the delivery is another worker's to take, and sending now would
@@ -137,7 +192,7 @@ final class DeliveryWorker: Sendable {
             runtime.logger.warning("lease ran out before the send; not sent", metadata: [
                 "connector": "\(definition.name)", "delivery": "\(claim.deliveryId)",
             ])
-            return
+            return nil
         }
         let startedAt = Date()
         let clock = ContinuousClock.now
@@ -154,6 +209,7 @@ final class DeliveryWorker: Sendable {
         case .retry: label = "retrying"
         case .dead: label = "dead"
         }
+        await noteForBreaker(result, outcome: outcome)
         runtime.metrics.delivery(id, outcome: label, duration: elapsed)
         if case .httpError(let status, _, let retryAfter?, _) = result, status == 429 || status == 503 {
             hold.set(Date().addingTimeInterval(min(retryAfter, definition.retry.maxRetryAfter)))
@@ -174,14 +230,22 @@ final class DeliveryWorker: Sendable {
                 "connector": "\(definition.name)", "delivery": "\(claim.deliveryId)", "error": "\(error)",
             ])
         }
+        switch outcome.result {
+        case .delivered: return .delivered
+        case .retry: return .retry
+        case .dead: return .dead
+        }
     }
 }
+
+enum OutcomeKind { case delivered, retry, dead }
 
 private final class HoldBox: @unchecked Sendable {
     private let lock = NSLock()
     private var date: Date?
     var until: Date? { lock.withLock { date } }
     func set(_ d: Date) { lock.withLock { date = max(date ?? d, d) } }
+    func reset(_ d: Date) { lock.withLock { date = d } }
 }
 
 /// Lease recovery and retention.
@@ -257,7 +321,9 @@ struct BatchService: Service, CustomStringConvertible {
             let last = try? await Blocking.run { try store.lastBatchRun(job: name) }
             let unfinished = last?.status == .running
             let lastStart = last.map { Date(millis: $0.startedAt) }
-            let due = unfinished ? Date() : schedule.next(after: lastStart, now: Date())
+            // An operator's "run now" (CLI or dashboard, from another process) makes it due at once.
+            let requested = try? await Blocking.run { try (store as? any BatchRunRequests)?.batchRunRequest(job: name) }
+            let due = unfinished || requested != nil ? Date() : schedule.next(after: lastStart, now: Date())
             if due > Date() {
                 try? await gracefulShutdownSleep(min(5, due.timeIntervalSinceNow))
                 continue
@@ -276,7 +342,8 @@ struct BatchService: Service, CustomStringConvertible {
                     continue
                 }
                 let again = try? await Blocking.run { try store.lastBatchRun(job: name) }
-                let dueAgain = again?.status == .running
+                let stillRequested = try? await Blocking.run { try (store as? any BatchRunRequests)?.batchRunRequest(job: name) }
+                let dueAgain = again?.status == .running || stillRequested != nil
                     ? Date() : schedule.next(after: again.map { Date(millis: $0.startedAt) }, now: Date())
                 if dueAgain > Date() {
                     taken.release()
@@ -285,6 +352,10 @@ struct BatchService: Service, CustomStringConvertible {
                 lock = taken
             }
             defer { lock?.release() }
+            if let requested = requested ?? nil {
+                logger.notice("batch run requested by an operator", metadata: ["job": "\(name)"])
+                _ = try? await Blocking.run { try (store as? any BatchRunRequests)?.clearBatchRunRequest(job: name, upTo: requested) }
+            }
             do {
                 let runtime = self.runtime
                 let report = try await job.run(BatchContext(

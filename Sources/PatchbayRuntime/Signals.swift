@@ -65,6 +65,7 @@ final class Counter64: @unchecked Sendable {
     private var value = 0
     var current: Int { lock.withLock { value } }
     func add(_ n: Int) { lock.withLock { value += n } }
+    func reset() { lock.withLock { value = 0 } }
 }
 
 /// A token bucket: `rate` tokens a second, at most `burst` saved up.

@@ -102,6 +102,8 @@ public struct ConnectorDefinition: Sendable {
     public var rateLimit: RateLimit?
     public var retry: RetryPolicy
     public var schedule: Schedule?
+    /// A sink's circuit breaker; nil when `breaker: off`.
+    public var breaker: BreakerPolicy? = .default
     /// The URL path a webhook source listens on.
     public var path: String?
     public var built: BuiltConnector
@@ -151,6 +153,8 @@ public struct HubConfig: Sendable {
     public var logLevel: String
     public var logFile: String?
     public var connectors: [ConnectorDefinition]
+    /// `alerts:`: rules and where their notifications go.
+    public var alerts = AlertSettings()
     /// The pattern advisor's rules of thumb (`advisor:`), the defaults where the file says nothing.
     public var advisor: AdvisorThresholds = .defaults
     /// The transport the HTTP sinks were built with when none was given: bind a client to it to run.
@@ -238,6 +242,8 @@ public struct HubConfig: Sendable {
             log.finish()
         }
 
+        let alertsReader = top.child("alerts")
+        let alertChannels = alertsReader.map(Self.alertChannelNames) ?? []
         var context = context
         context.defaultMaxBodyBytes = config.maxBodyBytes
         var connectors: [ConnectorDefinition] = []
@@ -247,7 +253,7 @@ public struct HubConfig: Sendable {
             for name in list.keys {
                 guard let reader = list.child(name) else { continue }
                 if let definition = buildConnector(name: name, reader: reader, config: config, context: context,
-                                                   registry: registry) {
+                                                   registry: registry, alertChannel: alertChannels.contains(name)) {
                     connectors.append(definition)
                 }
                 if case .scalar(let moduleName, _)? = reader.node("module"),
@@ -261,6 +267,7 @@ public struct HubConfig: Sendable {
         } else {
             top.problem(nil, "missing required key 'connectors'")
         }
+        if let alertsReader { config.alerts = readAlerts(alertsReader, connectors: connectors) }
         top.finish()
         config.connectors = connectors
         config.transport = context.deferredTransport
@@ -308,7 +315,7 @@ public struct HubConfig: Sendable {
     }
 
     private static func buildConnector(name: String, reader: OptionReader, config: HubConfig, context: ModuleContext,
-                                       registry: ConnectorRegistry) -> ConnectorDefinition? {
+                                       registry: ConnectorRegistry, alertChannel: Bool) -> ConnectorDefinition? {
         if name.isEmpty || name.count > 64 || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
             reader.problem(nil, "connector names use letters, digits, - and _ (at most 64)")
         }
@@ -332,12 +339,14 @@ public struct HubConfig: Sendable {
         var retry = config.retry
         var schedule: Schedule?
         var path: String?
+        var breaker: BreakerPolicy?
         switch module.role {
         case .sink:
             subscribe = reader.strings("subscribe") ?? []
             from = reader.strings("from") ?? []
-            if subscribe.isEmpty && from.isEmpty {
-                reader.problem(nil, "a sink must say what it receives: subscribe: [topics] and/or from: [sources]")
+            if subscribe.isEmpty && from.isEmpty && !alertChannel {
+                reader.problem(nil, "a sink must say what it receives: subscribe: [topics] and/or from: [sources] "
+                               + "(or be named by alerts.notify)")
             }
             concurrency = reader.int("concurrency", in: 1...256) ?? 1
             if let text = reader.string("rate_limit") {
@@ -346,6 +355,7 @@ public struct HubConfig: Sendable {
                 }
             }
             if let r = reader.child("retry") { retry = RetryPolicy.read(r, base: config.retry) }
+            breaker = readBreaker(reader)
         case .batch:
             if let text = reader.string("schedule", required: true) {
                 if let s = Schedule.parse(text) { schedule = s } else {
@@ -359,11 +369,13 @@ public struct HubConfig: Sendable {
             }
         }
         guard let built = module.build(reader, context, name) else { return nil }
-        return ConnectorDefinition(
+        var definition = ConnectorDefinition(
             name: name, module: moduleName, role: module.role, pattern: pattern, system: system, subscribe: subscribe,
             from: from, concurrency: concurrency, rateLimit: rateLimit, retry: retry, schedule: schedule, path: path,
             built: built, line: reader.line,
             keyLines: ["from", "path", "timeout"].reduce(into: [:]) { lines, key in lines[key] = reader.line(of: key) })
+        definition.breaker = breaker
+        return definition
     }
 
     private static func crossCheck(_ config: HubConfig, declaredSources: Set<String>, leaseLine: Int?, sink: ProblemSink) {
