@@ -125,7 +125,10 @@ extension PostgresStore: HealthReading {
                     "SELECT \(BatchRun.pgColumns()) FROM batch_runs WHERE job = ? ORDER BY id DESC LIMIT 1",
                     [.text(source.name)])).first.map(BatchRun.init(pgRow:))
                 guard BatchJobHealth.isBatchJob(source, hasRuns: last != nil) else { continue }
-                result[source.id] = BatchJobHealth(connectorId: source.id, job: source.name, lastRun: last)
+                let requested = try session.rows(ReadStatement(
+                    "SELECT run_requested_at FROM connectors WHERE id = ?", [.int(source.id)])).first?.decode(Int64?.self) ?? nil
+                result[source.id] = BatchJobHealth(connectorId: source.id, job: source.name, lastRun: last,
+                                                   runRequestedAt: requested)
             }
             return result
         }

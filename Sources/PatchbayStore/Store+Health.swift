@@ -120,7 +120,10 @@ extension Store: HealthReading {
                 let last = try BatchRun.fetchOne(
                     db, sql: "SELECT * FROM batch_runs WHERE job = ? ORDER BY id DESC LIMIT 1", arguments: [source.name])
                 guard BatchJobHealth.isBatchJob(source, hasRuns: last != nil) else { continue }
-                result[source.id] = BatchJobHealth(connectorId: source.id, job: source.name, lastRun: last)
+                let requested = try Int64.fetchOne(
+                    db, sql: "SELECT run_requested_at FROM connectors WHERE id = ?", arguments: [source.id])
+                result[source.id] = BatchJobHealth(connectorId: source.id, job: source.name, lastRun: last,
+                                                   runRequestedAt: requested)
             }
             return result
         }

@@ -154,5 +154,13 @@ struct HealthConformanceTests {
         let failed = try #require(jobs[drop]?.lastRun)
         #expect(failed.status == .failed && failed.rowsRead == 7 && failed.error == "bad header")
         #expect(jobs[drop]?.job == "ar-drop")
+
+        // Run now: the request shows until the hub clears it.
+        #expect(jobs[export]?.runRequestedAt == nil)
+        let requests = h.store as! any BatchRunRequests
+        try requests.requestBatchRun(job: "erp-export", now: Harness.at(50))
+        #expect(try h.health.batchJobHealth()[export]?.runRequestedAt == Harness.at(50).millis)
+        try requests.clearBatchRunRequest(job: "erp-export", upTo: Harness.at(50).millis)
+        #expect(try h.health.batchJobHealth()[export]?.runRequestedAt == nil)
     }
 }
