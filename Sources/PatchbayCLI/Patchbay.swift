@@ -13,7 +13,7 @@ public struct Patchbay: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Dash.self, Init.self, Status.self, Events.self, Show.self, Failed.self, Retry.self, Discard.self, Replay.self,
-            Pause.self, Resume.self, Import.self, Aging.self, Seed.self, Prune.self, Run.self, Check.self, Rejected.self,
+            Pause.self, Resume.self, RunNow.self, Import.self, Aging.self, Seed.self, Prune.self, Run.self, Check.self, Rejected.self,
             Demo.self, Migrate.self, Alerts.self,
             Map.self, Advise.self,
             Debug.self,

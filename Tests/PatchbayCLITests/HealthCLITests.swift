@@ -104,7 +104,17 @@ struct HealthCLITests {
         let sink = try #require(rows.first { $0["connector"] as? String == "xero-invoices" })
         #expect(sink["source"] is NSNull && sink["batch"] is NSNull)
 
+        // run-now: the request shows in status until the hub takes it; a sink is refused.
+        let asked = try BinaryRunner.run(["run-now", "erp-stock-export", "--db", db])
+        #expect(asked.status == 0, "\(asked.stderr)")
+        let after = try jsonArray(try BinaryRunner.run(["status", "--json", "--db", db]).stdout)
+        let requested = try #require(after.first { $0["connector"] as? String == "erp-stock-export" }?["batch"] as? [String: Any])
+        #expect(requested["run_requested_at"] is String)
+        let refused = try BinaryRunner.run(["run-now", "xero-invoices", "--db", db])
+        #expect(refused.status != 0 && refused.stderr.contains("not a batch job"))
+
         let table = try BinaryRunner.run(["status", "--db", db])
+        #expect(table.stdout.contains("requested"))
         #expect(table.stdout.contains("Sources\nSOURCE"))
         #expect(table.stdout.contains("Batch jobs (next run: pass --config)"))
     }
