@@ -137,6 +137,7 @@ extension Dashboard {
         case .character("R"): retryAll()
         case .character("d"): discardSelected()
         case .character("p"): togglePause()
+        case .character("x"): askRunNow()
         case .character("+"), .character("="):
             state.window = state.window.wider
             reload()
@@ -145,6 +146,7 @@ extension Dashboard {
             reload()
         case .ctrl("r"):
             if state.screen == .map { state.mapRequestedAt = nil }
+            state.moneyRequestedAt = nil
             reload()
             toast("Refreshed")
         case .character("L"):
@@ -366,6 +368,23 @@ extension Dashboard {
         perform(.pause(status.connector.name, !status.connector.paused))
     }
 
+    /// `x` on a batch job in the connectors view: asks, then has the hub run it now.
+    private func askRunNow() {
+        guard state.screen == .connectors, let id = selectedId(),
+              let status = state.connectorStatuses.first(where: { $0.connector.id == id }) else {
+            toast("x runs the selected batch job now (2)")
+            return
+        }
+        guard state.connectorHealth.jobs[id] != nil else {
+            toast("\(status.connector.name) is not a batch job: x runs batch jobs now", error: true)
+            return
+        }
+        guard actor != nil else { toast("Read-only: actions are disabled (opened with --read-only)", error: true); return }
+        state.confirmation = Confirmation(
+            title: "Run now", message: "Run \(status.connector.name) now? The hub starts it within seconds.",
+            action: .runNow(status.connector.name))
+    }
+
     /// Carries out an operator's action through the store, off the loop, then reports and reloads.
     func perform(_ action: OperatorAction) {
         guard let actor else {
@@ -394,6 +413,9 @@ extension Dashboard {
                 case .pause(let name, let paused):
                     _ = try actor.pause(name, paused: paused)
                     return .actionDone(paused ? "Paused \(name): its deliveries wait in the queue" : "Resumed \(name)", isError: false)
+                case .runNow(let job):
+                    try actor.requestRun(job)
+                    return .actionDone("Asked for a run of \(job): the hub starts it within seconds", isError: false)
                 case .replay(let filter, let target):
                     let result = try actor.replay(filter, to: target, dryRun: false)
                     return .actionDone(Self.describeReplay(result, to: target), isError: result.queued == 0)

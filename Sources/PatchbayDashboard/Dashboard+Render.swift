@@ -131,7 +131,7 @@ extension Dashboard {
         var hints: [(key: String, action: String)] = []
         switch state.screen {
         case .overview: hints = [("tab", "panel"), ("enter", "open"), ("r", "retry group"), ("+/-", "window")]
-        case .connectors: hints = [("p", "pause/resume"), ("enter", "failures"), ("s", "sort"), ("/", "filter")]
+        case .connectors: hints = [("p", "pause/resume"), ("x", "run job now"), ("enter", "failures"), ("s", "sort"), ("/", "filter")]
         case .failed:
             hints = state.failedGrouped && state.failedGroupFilter == nil
                 ? [("enter", "deliveries"), ("r", "retry group"), ("v", "flat"), ("/", "filter")]
@@ -162,6 +162,7 @@ extension Dashboard {
             Line([Span("/ :     ", theme.key), Span("filter the list · command (:failed :events topic=… :aging 2026-11-30 :q)", theme.text)]),
             Line([Span(":replay ", theme.key), Span("to=CONNECTOR in the event history: send the events its filter shows again", theme.text)]),
             Line([Span("space   ", theme.key), Span("mark rows; r and d act on marked rows", theme.text)]),
+            Line([Span("x       ", theme.key), Span("on a batch job (connectors, 2): ask the hub to run it now", theme.text)]),
             Line([Span("h/l s   ", theme.key), Span("choose a column, sort by it", theme.text)]),
             Line([Span("+/-     ", theme.key), Span("time window 15m 1h 6h 24h 7d", theme.text)]),
             Line([Span("ctrl-r L", theme.key), Span(" refresh now · pause live updates", theme.text)]),
@@ -180,7 +181,9 @@ extension Dashboard {
         let top = Layout.horizontal([.percentage(55), .fill(1)]).split(rows[0])
         let bottom = Layout.horizontal([.percentage(55), .fill(1)]).split(rows[1])
         renderThroughput(in: top[0], into: &buffer)
-        renderPanelTable(.failed, title: "Failed deliveries by error", in: top[1], into: &buffer)
+        // The currency most failing deliveries carry, `+N` for the others (never added together).
+        let atRisk = state.money.map { $0.total.amounts.isEmpty ? "" : " · \(Rows.atRisk($0.total, theme: theme).plainText) at risk" } ?? ""
+        renderPanelTable(.failed, title: "Failed deliveries by error" + atRisk, in: top[1], into: &buffer)
         renderPanelTable(.retryQueue, title: "Retry queue", in: bottom[0], into: &buffer)
         renderAgingPanel(in: bottom[1], into: &buffer)
     }
@@ -236,7 +239,7 @@ extension Dashboard {
         let rows: RowSet
         switch panel {
         case .failed:
-            rows = Rows.groups(overview.groups, theme: theme, now: state.now)
+            rows = Rows.groups(overview.groups, theme: theme, now: state.now, money: state.money)
             if rows.ids.isEmpty { buffer.write("Nothing failing.", x: inner.x + 1, y: inner.y, style: theme.ok); return }
         default:
             rows = Rows.retries(overview.retryQueue, theme: theme, now: state.now)
@@ -244,7 +247,7 @@ extension Dashboard {
         }
         // Narrow panels keep the columns that matter most.
         let wide = inner.width >= 60
-        let keep: [Int] = panel == .failed ? (wide ? [0, 1, 4, 5] : [0, 1, 5]) : (wide ? [1, 2, 3, 4] : [1, 2, 4])
+        let keep: [Int] = panel == .failed ? (wide ? [0, 1, 4, 5, 6] : [0, 1, 6]) : (wide ? [1, 2, 3, 4] : [1, 2, 4])
         let columns = keep.map { rows.columns[$0] }
         let cells = rows.rows.map { row in keep.map { row[$0] } }
         drawTable(key: "overview.\(panel)", columns: columns, rows: cells, in: inner, into: &buffer,
@@ -306,7 +309,66 @@ extension Dashboard {
             buffer.write(emptyMessage(), x: inner.x + 1, y: inner.y + 1, maxWidth: inner.width - 2, style: theme.muted)
             return
         }
-        drawTable(key: state.listKey, columns: rows.columns, rows: rows.rows, in: inner, into: &buffer, showSelection: true, ids: rows.ids)
+        var tableArea = inner
+        if state.screen == .connectors, inner.height >= 8 {
+            // The selected connector in words: what a source received, a batch job's last run, a sink's money at risk.
+            let parts = Layout.vertical([.fill(1), .length(2)]).split(inner)
+            tableArea = parts[0]
+            let list = state.list(state.listKey)
+            let id = rows.ids[min(list.selected, rows.ids.count - 1)]
+            if let status = state.connectorStatuses.first(where: { $0.connector.id == id }) {
+                renderConnectorDetail(status, in: parts[1], into: &buffer)
+            }
+        }
+        drawTable(key: state.listKey, columns: rows.columns, rows: rows.rows, in: tableArea, into: &buffer,
+                  showSelection: true, ids: rows.ids)
+    }
+
+    /// Two lines under the connectors table about the selected connector.
+    private func renderConnectorDetail(_ status: ConnectorStatus, in area: Rect, into buffer: inout Buffer) {
+        let c = status.connector
+        let window = state.window.label
+        var first: [Span] = [Span(c.name, theme.header)]
+        var second: [Span] = []
+        var sparkline: [Int]?
+        if let job = state.connectorHealth.jobs[c.id] {
+            first.append(Span(" · batch job · ", theme.muted))
+            if let run = job.lastRun {
+                first += [Span("last run \(Rows.ago(run.startedAt, now: state.now)) ago ", theme.text),
+                          Span(run.status.rawValue, run.status == .failed ? theme.dead : run.status == .running ? theme.retrying : theme.ok),
+                          Span(" · read \(run.rowsRead) · loaded \(run.rowsLoaded) · rejected \(run.rowsRejected)", theme.text)]
+                if let error = run.error { second.append(Span(error + "  ", theme.error)) }
+            } else {
+                first.append(Span("never ran", theme.muted))
+            }
+            second += [Span(job.runRequestedAt != nil ? "run asked for: the hub starts it within seconds"
+                            : "next run: - (patchbay status --config shows it) · x runs it now", theme.muted)]
+        } else if c.direction == .source, let source = state.connectorHealth.sources[c.id] {
+            first += [Span(" · source · ", theme.muted),
+                      Span(source.activity.rawValue, source.activity == .quiet ? theme.warn : source.activity == .usual ? theme.ok : theme.muted),
+                      Span(" · last hour \(source.lastHour)" + (source.usual.map { " (usual \($0))" } ?? " (usual: no history yet)"), theme.text),
+                      Span(" · last received " + (source.lastReceivedAt.map { Rows.ago($0, now: state.now) + " ago" } ?? "never"), theme.muted)]
+            second = [Span("today \(source.receivedToday) received, \(source.refusedToday) refused · \(window): "
+                           + "\(source.receivedInWindow) received, \(source.refusedInWindow) refused  ", theme.text)]
+            sparkline = (state.connectorSeries[c.id] ?? []).map(\.received)
+        } else {
+            let risk = state.money.map { $0.connector(c.id) }
+            first += [Span(" · \(c.direction.rawValue) · ", theme.muted),
+                      Span("\(status.count(.retrying) + status.count(.dead)) failing", theme.text)]
+            second = [Span("at risk: ", theme.muted), Span(risk.map(\.summary) ?? "…", (risk?.amounts.isEmpty ?? true) ? theme.muted : theme.warn)]
+            if let error = c.lastError { second.append(Span("  last error: \(error)", theme.muted)) }
+        }
+        buffer.write(Line(first), x: area.x + 1, y: area.y, maxWidth: area.width - 2)
+        let line = Line(second)
+        buffer.write(line, x: area.x + 1, y: area.y + 1, maxWidth: area.width - 2)
+        if let sparkline {
+            let used = min(area.width - 2, TextWidth.of(line.plainText))
+            let x = area.x + 1 + used
+            if area.right - x >= 4 {
+                Sparkline(sparkline, style: theme.received).render(
+                    in: Rect(x: x, y: area.y + 1, width: min(area.right - x - 1, max(4, sparkline.count)), height: 1), into: &buffer)
+            }
+        }
     }
 
     private func emptyMessage() -> String {

@@ -15,6 +15,8 @@ public enum DashboardMessage: Sendable {
     case aging([CurrencyAging])
     case invoices([Invoice])
     case map(MapSnapshot)
+    case money(MoneyAtRiskReport)
+    case connectorHealth(ConnectorHealthSnapshot)
     case confirm(Confirmation)
     case actionDone(String, isError: Bool)
     case loadFailed(String)
@@ -68,10 +70,15 @@ public final class Dashboard {
         let window = state.window
         executor.submit { Self.load { .overview(try reader.overview(window: window, now: now)) } }
         switch state.screen {
+        case .overview, .failed, .connectors: reloadMoney()
+        default: break
+        }
+        switch state.screen {
         case .overview:
             break
         case .connectors:
             executor.submit { Self.load { let r = try reader.connectorRows(window: window, now: now); return .connectors(r.statuses, r.series) } }
+            executor.submit { Self.load { .connectorHealth(try reader.connectorHealth(window: window, now: now)) } }
         case .failed:
             let connector = state.failedConnector
             executor.submit { Self.load { .groups(try reader.groups(connector: connector)) } }
@@ -97,6 +104,16 @@ public final class Dashboard {
         case .map:
             reloadMap()
         }
+    }
+
+    /// Reads money at risk when it was never read, was asked for again (`ctrl-r`, an action), or is
+    /// older than `moneyRefresh`: it reads every failing delivery's payload, so not on every change.
+    func reloadMoney() {
+        if let at = state.moneyRequestedAt, state.now.timeIntervalSince(at) < DashboardState.moneyRefresh,
+           at <= state.now { return }
+        state.moneyRequestedAt = state.now
+        let reader = self.reader
+        executor.submit { Self.load { .money(try reader.moneyAtRisk()) } }
     }
 
     static func load(_ body: () throws -> DashboardMessage) -> DashboardMessage {
@@ -127,10 +144,13 @@ public final class Dashboard {
         case .aging(let reports): state.agingReports = reports
         case .invoices(let invoices): state.invoices = invoices
         case .map(let snapshot): state.mapSnapshot = snapshot
+        case .money(let report): state.money = report
+        case .connectorHealth(let health): state.connectorHealth = health
         case .confirm(let confirmation):
             state.confirmation = confirmation
         case .actionDone(let message, let isError):
             toast(message, error: isError)
+            state.moneyRequestedAt = nil  // a retry or discard changes what is at risk
             reload()
         case .loadFailed(let message):
             state.loadError = message
@@ -179,17 +199,19 @@ public final class Dashboard {
         case .overview:
             guard let overview = state.overview else { return nil }
             switch state.panel {
-            case .failed: return Rows.groups(overview.groups, theme: theme, now: now)
+            case .failed: return Rows.groups(overview.groups, theme: theme, now: now, money: state.money)
             case .retryQueue: return Rows.retries(overview.retryQueue, theme: theme, now: now)
             case .aging: return Rows.aging(overview.aging, theme: theme)
             case .throughput: return nil
             }
         case .connectors:
-            return Rows.connectors(state.connectorStatuses, series: state.connectorSeries, theme: theme, now: now)
+            return Rows.connectors(state.connectorStatuses, series: state.connectorSeries, theme: theme, now: now,
+                                   health: state.connectorHealth)
                 .arranged(by: state.list("connectors"))
         case .failed:
             if state.failedGrouped && state.failedGroupFilter == nil {
-                return Rows.groups(state.groups, theme: theme, now: now).arranged(by: state.list("failed.groups"))
+                return Rows.groups(state.groups, theme: theme, now: now, money: state.money)
+                    .arranged(by: state.list("failed.groups"))
             }
             return Rows.failures(state.failures, theme: theme, now: now).arranged(by: state.list("failed.rows"))
         case .retryQueue:

@@ -72,6 +72,8 @@ public enum OperatorAction: Equatable, Sendable {
     case pause(String, Bool)
     /// Send the events the filter matches to the named sink again (`:replay to=…`).
     case replay(ReplayFilter, to: String)
+    /// Ask the hub to run a batch job now (`x` on a batch job in the connectors view).
+    case runNow(String)
 }
 
 /// Everything the dashboard shows and remembers. Rendering is a pure function of this and the theme.
@@ -129,6 +131,13 @@ public struct DashboardState: Sendable {
     public var mapRequestedAt: Date?
     public static let mapRefresh: TimeInterval = 300
     public static let mapDays = 7
+    /// Money at risk in failing deliveries, as last read (at most every `moneyRefresh` seconds: it
+    /// reads every failing delivery's payload), and when it was asked for; nil makes the next reload read it.
+    public var money: MoneyAtRiskReport?
+    public var moneyRequestedAt: Date?
+    public static let moneyRefresh: TimeInterval = 30
+    /// Sources' traffic and batch jobs' last runs, for the connectors view.
+    public var connectorHealth = ConnectorHealthSnapshot()
     /// A connector to select once the connectors view has its rows (enter on a map edge).
     public var focusConnector: String?
     /// Last load error, shown instead of stale silence.

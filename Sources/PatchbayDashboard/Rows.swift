@@ -55,8 +55,13 @@ enum Rows {
         return seconds < 0 ? "in \(text)" : text
     }
 
+    /// Sinks show their deliveries. Sources, which deliver nothing, show their activity as HEALTH
+    /// (quiet, usual, unknown), events received in the window under DELIVERED, the share refused
+    /// under ERR% and their last event under LAST OK; batch jobs show their last run's status as
+    /// HEALTH, its rows loaded and rejected, and when it started. The line under the table says it
+    /// in words for the selected row.
     static func connectors(_ statuses: [ConnectorStatus], series: [ConnectorID: [ThroughputBucket]],
-                           theme: Theme, now: Date) -> RowSet {
+                           theme: Theme, now: Date, health: ConnectorHealthSnapshot = .init()) -> RowSet {
         let columns = [
             Table.Column("CONNECTOR", .min(14)), Table.Column("PATTERN", .length(14)), Table.Column("SYSTEM", .length(12)),
             Table.Column("HEALTH", .length(8)), Table.Column("PEND", .length(6), alignRight: true),
@@ -67,6 +72,35 @@ enum Rows {
         var rows: [[Line]] = []
         for status in statuses {
             let c = status.connector
+            let state = c.paused ? Line("paused", theme.warn) : Line(c.direction.rawValue, theme.muted)
+            if let job = health.jobs[c.id] {
+                let run = job.lastRun
+                let status = job.runRequestedAt != nil ? "asked" : run?.status.rawValue ?? "never"
+                let style = run?.status == .failed ? theme.dead : run?.status == .running ? theme.retrying
+                    : run == nil ? theme.muted : theme.ok
+                rows.append([
+                    Line(c.name, theme.text), Line(c.pattern.rawValue, theme.muted), Line(c.system, theme.text),
+                    Line(status, style), Line("-", theme.muted), Line("-", theme.muted),
+                    Line(run.map { "\($0.rowsRejected)" } ?? "-", (run?.rowsRejected ?? 0) > 0 ? theme.dead : theme.muted),
+                    Line(run.map { "\($0.rowsLoaded)" } ?? "-", theme.text), Line("-", theme.muted),
+                    Line(run.map { ago($0.startedAt, now: now) } ?? "-", theme.muted), state,
+                ])
+                continue
+            }
+            if c.direction == .source, let source = health.sources[c.id] {
+                let offered = source.receivedInWindow + source.refusedInWindow
+                rows.append([
+                    Line(c.name, theme.text), Line(c.pattern.rawValue, theme.muted), Line(c.system, theme.text),
+                    Line(source.activity.rawValue, source.activity == .quiet ? theme.warn
+                         : source.activity == .usual ? theme.ok : theme.muted),
+                    Line("-", theme.muted), Line("-", theme.muted), Line("-", theme.muted),
+                    Line("\(source.receivedInWindow)", theme.received),
+                    Line(offered > 0 ? "\(source.refusedInWindow * 100 / offered)" : "-",
+                         source.refusedInWindow > 0 ? theme.warn : theme.muted),
+                    Line(source.lastReceivedAt.map { ago($0, now: now) } ?? "-", theme.muted), state,
+                ])
+                continue
+            }
             let window = series[c.id] ?? []
             let delivered = window.reduce(0) { $0 + $1.delivered }
             let failed = window.reduce(0) { $0 + $1.failed }
@@ -79,26 +113,36 @@ enum Rows {
                 Line("\(status.count(.retrying))", status.count(.retrying) > 0 ? theme.retrying : theme.muted),
                 Line("\(status.count(.dead))", status.count(.dead) > 0 ? theme.dead : theme.muted),
                 Line("\(status.count(.delivered))", theme.text), Line(rate, failed > 0 ? theme.warn : theme.muted),
-                Line(c.lastSuccessAt.map { ago($0, now: now) } ?? "-", theme.muted),
-                c.paused ? Line("paused", theme.warn) : Line(c.direction.rawValue, theme.muted),
+                Line(c.lastSuccessAt.map { ago($0, now: now) } ?? "-", theme.muted), state,
             ])
         }
         return RowSet(columns: columns, rows: rows, ids: statuses.map(\.connector.id))
     }
 
-    static func groups(_ groups: [ErrorGroup], theme: Theme, now: Date) -> RowSet {
+    /// AT RISK: the money the group's failing deliveries carry, in the currency most of them carry,
+    /// `+N` for the other currencies (`EUR 12,480.00 +1`; never added together); `…` until it is
+    /// read, `-` when none carries an amount.
+    static func groups(_ groups: [ErrorGroup], theme: Theme, now: Date, money: MoneyAtRiskReport? = nil) -> RowSet {
         let columns = [
             Table.Column("COUNT", .length(6), alignRight: true), Table.Column("CONNECTOR", .length(18)),
             Table.Column("RETRY", .length(5), alignRight: true), Table.Column("DEAD", .length(5), alignRight: true),
-            Table.Column("SEEN", .length(6)), Table.Column("ERROR", .fill(1)),
+            Table.Column("SEEN", .length(6)), Table.Column("AT RISK", .length(17), alignRight: true),
+            Table.Column("ERROR", .fill(1)),
         ]
         let rows = groups.map { g in
             [Line("\(g.count)", theme.error), Line(g.connector, theme.text),
              Line("\(g.retrying)", g.retrying > 0 ? theme.retrying : theme.muted),
              Line("\(g.dead)", g.dead > 0 ? theme.dead : theme.muted),
-             Line(ago(g.lastSeen, now: now), theme.muted), Line(g.signature, theme.text)]
+             Line(ago(g.lastSeen, now: now), theme.muted), atRisk(money.map { $0.group(g.id) }, theme: theme),
+             Line(g.signature, theme.text)]
         }
         return RowSet(columns: columns, rows: rows, ids: groups.map(\.id))
+    }
+
+    static func atRisk(_ risk: MoneyAtRisk?, theme: Theme) -> Line {
+        guard let risk else { return Line("…", theme.muted) }
+        guard let first = risk.amounts.max(by: { $0.deliveries < $1.deliveries }) else { return Line("-", theme.muted) }
+        return Line(first.text + (risk.amounts.count > 1 ? " +\(risk.amounts.count - 1)" : ""), theme.warn)
     }
 
     static func failures(_ rows: [FailedDelivery], theme: Theme, now: Date) -> RowSet {

@@ -158,6 +158,10 @@ final class FixtureMapReader: DashboardReading {
     func customerInvoices(customer: String, currency: String) throws -> [Invoice] {
         try store.customerInvoices(customer: customer, currency: currency)
     }
+    func moneyAtRisk() throws -> MoneyAtRiskReport { try store.moneyAtRisk() }
+    func connectorHealth(window: TimeWindow, now: Date) throws -> ConnectorHealthSnapshot {
+        try store.connectorHealth(window: window, now: now)
+    }
 }
 
 /// A dashboard over a seeded store whose map view shows `snapshot`.
