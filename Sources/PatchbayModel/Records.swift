@@ -32,6 +32,8 @@ public enum PauseCause: String, Codable, Sendable, CaseIterable {
     case breaker
     /// The hub, after the target answered 410 Gone: an operator must resume it.
     case gone
+    /// The hub, after an OAuth refresh failed for good (`invalid_grant`): sign in again to resume.
+    case auth
 }
 
 /// The states of a delivery. See docs/ARCHITECTURE.md for the machine.

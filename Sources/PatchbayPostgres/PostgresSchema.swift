@@ -67,7 +67,7 @@ enum PostgresSchema {
     private static let v2: [String] = [
         """
         ALTER TABLE connectors ADD COLUMN paused_by text
-          CHECK (paused_by IS NULL OR paused_by IN ('operator', 'breaker', 'gone'))
+          CHECK (paused_by IS NULL OR paused_by IN ('operator', 'breaker', 'gone', 'auth'))
         """,
         """
         UPDATE connectors SET paused_by = CASE

@@ -475,7 +475,7 @@ enum Schema {
     private static func v8(_ db: Database) throws {
         try db.execute(sql: """
             ALTER TABLE connectors ADD COLUMN paused_by TEXT
-              CHECK (paused_by IS NULL OR paused_by IN ('operator', 'breaker', 'gone'));
+              CHECK (paused_by IS NULL OR paused_by IN ('operator', 'breaker', 'gone', 'auth'));
             UPDATE connectors SET paused_by = CASE
               WHEN paused_reason LIKE 'paused by the hub:%' THEN 'gone' ELSE 'operator' END
               WHERE paused = 1;
