@@ -20,7 +20,12 @@ struct AlertService: Service, CustomStringConvertible {
 
     func run() async throws {
         guard !runtime.config.alerts.rules.isEmpty else { return }
-        while !runtime.stopping {
+        // The first pass waits one period: workers and batch jobs that are due at start run first,
+        // so a hub that was down does not page for what its own start is about to fix.
+        try? await gracefulShutdownSleep(runtime.config.alerts.every)
+        // Ends when the service group tells it to (its turn in the shutdown order), not before:
+        // a service that returns while the group shuts down others is reported as failed.
+        while !(Task.isShuttingDownGracefully || Task.isCancelled) {
             do {
                 try await Self.evaluate(runtime: runtime, now: Date())
             } catch {

@@ -76,6 +76,16 @@ struct MigrateCommandTests {
             targets: [DeliveryTarget(connectorId: xero.id, maxAttempts: 5)],
             replayGuard: ReplayGuard(digest: "sha256:abc123", window: 86_400))])
         try store.setPaused("erp-sync", paused: true, reason: "ERP maintenance until Monday")
+        // An alert (one resolved, one firing), a breaker's pause and a run-now request travel too.
+        let fired = try store.fireAlert(AlertFinding(rule: "xero-failing", kind: .connectorFailing, subject: "xero-invoices",
+                                                     summary: "xero-invoices has had no success for 12m", value: "12m",
+                                                     threshold: "10m"), now: now.addingTimeInterval(-600))
+        try store.updateAlert(fired.id, summary: "xero-invoices has had no success for 13m", value: "13m", notified: true,
+                              now: now.addingTimeInterval(-540))
+        try store.resolveAlert(fired.id, summary: "resolved", now: now.addingTimeInterval(-60))
+        _ = try store.fireAlert(AlertFinding(rule: "dead", kind: .deadLetters, subject: "*", summary: "9 dead"), now: now)
+        _ = try store.tripBreaker(connector: xero.id, reason: "paused by the breaker: the last 20 attempts failed", now: now)
+        try store.requestBatchRun(job: "erp-stock-export", now: now)
         let everyone = Set(try store.connectors().map(\.name)).subtracting(["reporting-warehouse"])
         _ = try store.markOrphanedConnectors(configured: everyone, now: now)
 

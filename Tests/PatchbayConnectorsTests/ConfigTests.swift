@@ -351,7 +351,7 @@ struct ConfigTests {
         let p = problem("connectors.lonely", in: problems)
         // The line of the connector's mapping (its first key).
         #expect(p?.line == 3)
-        #expect(p?.message == "a sink must say what it receives: subscribe: [topics] and/or from: [sources]")
+        #expect(p?.message == "a sink must say what it receives: subscribe: [topics] and/or from: [sources] (or be named by alerts.notify)")
         #expect(problems.count == 1)
     }
 
@@ -534,7 +534,7 @@ struct ConfigTests {
             """)
         let p = problem("connectors.target.module", in: problems)
         #expect(p?.line == 3)
-        #expect(p?.message == "no module named 'htp'; known: csv-events, exec, file, http, quickbooks-csv, webhook, xero, xero-csv")
+        #expect(p?.message == "no module named 'htp'; known: csv-events, exec, file, http, quickbooks-csv, slack, smtp, webhook, xero, xero-csv")
         // The keys of an unknown module cannot be judged: they are not reported as unknown.
         #expect(problems.count == 1, "\(problems)")
     }

@@ -85,7 +85,16 @@ extension Patchbay {
                     emit("Batch \(run.job): \(run.status.rawValue), \(run.rowsRead) read, \(run.rowsLoaded) loaded, \(run.rowsRejected) rejected")
                 }
             }
-            emit("\nOpen the dashboard: patchbay --db \(db)   Drill in: patchbay failed --group --db \(db)")
+            let alerts = try store.recentAlerts(limit: 10)
+            if !alerts.isEmpty {
+                emit("\nAlerts:")
+                emit(AlertRender.table(alerts, now: now))
+            }
+            if let world {
+                emit("Mock Slack received \(world.mocks.slackMessages.count) message\(world.mocks.slackMessages.count == 1 ? "" : "s")"
+                     + (world.mocks.slackMessages.last.map { "; the last: " + ($0.split(separator: "\n").first.map(String.init) ?? "") } ?? "."))
+            }
+            emit("\nOpen the dashboard: patchbay --db \(db)   Drill in: patchbay failed --group --db \(db)   Alerts: patchbay alerts --db \(db)")
         }
     }
 }

@@ -66,7 +66,7 @@ public enum Render {
             var members: [(String, JSON)] = [
                 ("connector", .string(c.name)), ("module", .string(c.module)), ("pattern", .string(c.pattern.rawValue)),
                 ("system", .string(c.system)), ("direction", .string(c.direction.rawValue)), ("paused", .bool(c.paused)),
-                ("paused_reason", .string(c.pausedReason)), ("health", .string(c.health.rawValue)),
+                ("paused_reason", .string(c.pausedReason)), ("paused_by", .string(c.pausedBy?.rawValue)), ("health", .string(c.health.rawValue)),
                 ("counts", .object(DeliveryState.allCases.map { ($0.rawValue, .int(status.count($0))) })),
                 ("last_success_at", .time(c.lastSuccessAt)), ("last_error_at", .time(c.lastErrorAt)),
                 ("last_error", .string(c.lastError)),

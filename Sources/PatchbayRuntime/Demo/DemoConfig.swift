@@ -16,7 +16,25 @@ enum DemoConfig {
         retention:
           keep_delivered: 30d
           every: 1h
+        # Alerts go to the on-call Slack channel (the demo serves a mock of Slack's incoming webhook).
+        alerts:
+          every: 5s
+          repeat: 1h
+          notify: [oncall-slack]
+          rules:
+            hub-paused-a-connector: {kind: connector_paused}
+            erp-failing: {kind: connector_failing, connector: erp-sync, for: 2m}
+            xero-dead-letters: {kind: dead_letters, connector: xero-invoices, above: 25}
+            storefront-quiet: {kind: source_quiet, connector: storefront-events, below: 20%}
+            erp-queue-age: {kind: queue_age, connector: erp-sync, older_than: 10m}
+            quickbooks-late: {kind: batch_late, job: quickbooks-ar, for: 26h}
+            overdue-eur: {kind: invoices_overdue, above: "EUR 100000"}
         connectors:
+          oncall-slack:
+            module: slack
+            system: Slack
+            url: ${DEMO_SLACK_WEBHOOK}
+
           # Point-to-point: a Shopify order becomes a Xero invoice.
           shopify-orders:
             module: webhook
@@ -52,6 +70,8 @@ enum DemoConfig {
             subscribe: [contact_updated, shipment_confirmed]
             concurrency: 4
             timeout: 10s
+            # The ERP's maintenance windows open the breaker; a probe every 10 s closes it after.
+            breaker: {after: 4, probe_every: 10s}
           warehouse-sync:
             module: http
             pattern: hub

@@ -29,7 +29,9 @@ public final class DemoWorld: Sendable {
         let mocks = try MockSaaS(logger: logger)
         let hubPort = try MockSaaS.freePort()
         let yaml = DemoConfig.yaml(hubPort: hubPort, mocks: mocks.baseURL, exports: exports.path)
-        let environment = ProcessInfo.processInfo.environment.merging(DemoConfig.secrets, uniquingKeysWith: { _, demo in demo })
+        var environment = ProcessInfo.processInfo.environment.merging(DemoConfig.secrets, uniquingKeysWith: { _, demo in demo })
+        // The mock Slack's webhook URL is a credential, as a real one is: it comes from the environment.
+        environment["DEMO_SLACK_WEBHOOK"] = mocks.baseURL + "/slack/services/T0DEMO/B0DEMO/" + UUID().uuidString.prefix(8)
         let config: HubConfig
         do {
             config = try HubConfig.parse(yaml: yaml, file: "demo configuration", context: ModuleContext(

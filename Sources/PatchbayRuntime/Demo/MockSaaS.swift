@@ -10,7 +10,9 @@ import ServiceLifecycle
 ///
 /// - `/xero/api.xro/2.0/Invoices`: a minute limit (429 with `Retry-After` and `X-Rate-Limit-Problem`),
 ///   and a `ValidationException` for one customer whose account code is wrong;
-/// - `/erp/...`: an outage of 40 s every 4 minutes (503 with `Retry-After`);
+/// - `/erp/...`: an outage of 40 s every 4 minutes, the first 3 s after the mocks start (503 with
+///   `Retry-After`), long enough for the ERP sink's breaker to open and its alert to fire;
+/// - `/slack/services/...`: a Slack incoming webhook that keeps the messages (`ok`, as Slack answers);
 /// - `/inventory/reservations`: 409 for a product out of stock (dead at once);
 /// - `/shipping/labels`: slow (100–700 ms) with 4 % 500s;
 /// - `/warehouse/...`, `/crm/...`, `/accounting/...`: mostly fine, a 502 now and then.
@@ -45,10 +47,11 @@ public final class MockSaaS: Sendable {
             if Double.random(in: 0..<1) < 0.04 { return Self.json(500, #"{"error":"label printer offline"}"#) }
             return state.accept("shipping", key: request.headers[HTTPField.Name("Idempotency-Key")!])
         }
+        let started = Date()
         router.post("/erp/{resource}") { request, _ in
             _ = try await request.body.collect(upTo: 1 << 20)
-            // 40 s down every 4 minutes.
-            if Int(Date().timeIntervalSince1970) % 240 < 40 {
+            // 40 s down every 4 minutes, from 3 s after the start.
+            if (Int(Date().timeIntervalSince(started)) + 237) % 240 < 40 {
                 var response = Self.json(503, #"{"error":"ERP maintenance window","code":"MAINT"}"#)
                 response.headers[.retryAfter] = "20"
                 return response
@@ -61,6 +64,13 @@ public final class MockSaaS: Sendable {
                 if Double.random(in: 0..<1) < 0.02 { return Self.json(502, "<html><body>Bad Gateway</body></html>") }
                 return state.accept(system, key: request.headers[HTTPField.Name("Idempotency-Key")!])
             }
+        }
+        router.post("/slack/services/{team}/{bot}/{token}") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let text = (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])?["text"] as? String
+            guard let text else { return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: "invalid_payload"))) }
+            state.slack(text)
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok")))
         }
         router.get("/stats") { _, _ in Self.json(200, state.statsJSON()) }
         var quiet = logger
@@ -77,6 +87,8 @@ public final class MockSaaS: Sendable {
     /// What each mock system has accepted (first deliveries, not repeats).
     public func accepted(_ system: String) -> Int { state.count(system) }
     public func repeats(_ system: String) -> Int { state.repeatCount(system) }
+    /// The messages the mock Slack received, oldest first.
+    public var slackMessages: [String] { state.slackMessages }
 
     static func json(_ status: Int, _ body: String, headers: HTTPFields = [:]) -> Response {
         var fields = headers
@@ -158,6 +170,10 @@ final class MockState: @unchecked Sendable {
             return true
         }
     }
+
+    private var slackTexts: [String] = []
+    func slack(_ text: String) { lock.withLock { slackTexts.append(text) } }
+    var slackMessages: [String] { lock.withLock { slackTexts } }
 
     func count(_ system: String) -> Int { lock.withLock { counts[system] ?? 0 } }
     func repeatCount(_ system: String) -> Int { lock.withLock { repeats[system] ?? 0 } }
