@@ -153,6 +153,11 @@ public struct ExportTable: Sendable, Hashable, CustomStringConvertible {
                 i("id"), t("rule"), t("kind"), t("subject"), t("state"), t("summary"), t("value"), t("threshold"),
                 i("fired_at"), i("last_notified_at"), i("notifications"), i("resolved_at"), i("updated_at"),
             ]),
+            ExportTable("oauth_tokens", key: ["connector_id"], [
+                i("connector_id"), t("access_token"), i("access_expires_at"), t("refresh_token"), t("scope"),
+                t("token_type"), i("version"), t("refreshing_owner"), i("refreshing_until"), i("updated_at"),
+                t("last_error"),
+            ]),
         ] + throughput
     }()
 

@@ -25,6 +25,7 @@ enum PostgresSchema {
     static let migrations: [(version: Int, name: String, statements: [String])] = [
         (1, "v1-shared-store", v1),
         (2, "v2-alerts-and-breaker", v2),
+        (3, "v3-oauth-tokens", v3),
     ]
 
     static func isInitialized(_ session: Session) throws -> Bool {
@@ -94,6 +95,25 @@ enum PostgresSchema {
         """,
         "CREATE UNIQUE INDEX alerts_open ON alerts(rule, subject) WHERE state = 'firing'",
         "CREATE INDEX alerts_recent ON alerts(fired_at)",
+    ]
+
+    /// As SQLite's v9: OAuth 2.0 tokens of HTTP connectors, with the refresh lease.
+    private static let v3: [String] = [
+        """
+        CREATE TABLE oauth_tokens (
+          connector_id bigint PRIMARY KEY REFERENCES connectors(id),
+          access_token text,
+          access_expires_at bigint,
+          refresh_token text,
+          scope text,
+          token_type text,
+          version bigint NOT NULL DEFAULT 0 CHECK (version >= 0),
+          refreshing_owner text,
+          refreshing_until bigint,
+          updated_at bigint NOT NULL,
+          last_error text
+        )
+        """,
     ]
 
     private static let v1: [String] = [

@@ -27,6 +27,7 @@ enum Schema {
         migrator.registerMigration("v6-replay-digests", migrate: v6)
         migrator.registerMigration("v7-delivery-replays", migrate: v7)
         migrator.registerMigration("v8-alerts-and-breaker", migrate: v8)
+        migrator.registerMigration("v9-oauth-tokens", migrate: v9)
         return migrator
     }
 
@@ -498,6 +499,27 @@ enum Schema {
             );
             CREATE UNIQUE INDEX alerts_open ON alerts(rule, subject) WHERE state = 'firing';
             CREATE INDEX alerts_recent ON alerts(fired_at);
+            """)
+    }
+
+    /// OAuth 2.0 tokens of HTTP connectors (`auth: {type: oauth2}`), one row per connector: the
+    /// access token and its expiry, the (rotating) refresh token, a version every committed refresh
+    /// raises, and the refresh lease that lets one node refresh at a time.
+    private static func v9(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE oauth_tokens (
+              connector_id INTEGER PRIMARY KEY REFERENCES connectors(id),
+              access_token TEXT,
+              access_expires_at INTEGER,
+              refresh_token TEXT,
+              scope TEXT,
+              token_type TEXT,
+              version INTEGER NOT NULL DEFAULT 0 CHECK (version >= 0),
+              refreshing_owner TEXT,
+              refreshing_until INTEGER,
+              updated_at INTEGER NOT NULL,
+              last_error TEXT
+            );
             """)
     }
 }

@@ -86,6 +86,9 @@ struct MigrateCommandTests {
         _ = try store.fireAlert(AlertFinding(rule: "dead", kind: .deadLetters, subject: "*", summary: "9 dead"), now: now)
         _ = try store.tripBreaker(connector: xero.id, reason: "paused by the breaker: the last 20 attempts failed", now: now)
         try store.requestBatchRun(job: "erp-stock-export", now: now)
+        // OAuth tokens (v9) with a refresh lease held: they travel with their version and lease.
+        try store.seedRefreshToken(connector: xero.id, refreshToken: "refresh-seeded", now: now)
+        _ = try store.acquireRefreshLease(connector: xero.id, owner: "node-a", until: now.addingTimeInterval(30), now: now)
         let everyone = Set(try store.connectors().map(\.name)).subtracting(["reporting-warehouse"])
         _ = try store.markOrphanedConnectors(configured: everyone, now: now)
 
