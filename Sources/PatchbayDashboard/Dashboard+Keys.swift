@@ -91,6 +91,7 @@ extension Dashboard {
             if let id = lastEventId() { go(.detail(id)) } else { toast("No event selected yet: open one from the history (5)") }
         case .character("7"): go(.aging)
         case .character("8"): go(.map)
+        case .character("9"): go(.alerts)
         case .tab, .backTab:
             let forward = key == .tab
             if state.screen == .map, count > 0 {
@@ -271,8 +272,36 @@ extension Dashboard {
             go(.invoices(customer: row[1].plainText, currency: row[0].plainText))
         case .map:
             openSelectedEdge()
+        case .alerts:
+            openSelectedAlert()
         case .detail, .invoices:
             break
+        }
+    }
+
+    /// `enter` on an alert: where its subject is. A sink's failures (flat), a source or batch job in
+    /// the connectors view, a currency's invoice aging; an alert about the whole hub (`*`), all failures.
+    private func openSelectedAlert() {
+        guard let id = selectedId(), let alert = state.alertRows.first(where: { $0.id == id }) else { return }
+        if alert.kind == .invoicesOverdue { go(.aging); return }
+        let statuses = state.overview?.statuses ?? state.connectorStatuses
+        if let connector = statuses.first(where: { $0.connector.name == alert.subject })?.connector {
+            if connector.direction == .sink {
+                state.failedConnector = connector.id
+                state.failedGroupFilter = nil
+                state.failedGrouped = false
+                go(.failed)
+            } else {
+                state.focusConnector = connector.name
+                go(.connectors)
+                applyConnectorFocus()
+            }
+        } else if alert.subject == "*" {
+            state.failedConnector = nil
+            state.failedGroupFilter = nil
+            go(.failed)
+        } else {
+            toast("No connector named '\(alert.subject)' (removed from the hub?)", error: true)
         }
     }
 
@@ -546,7 +575,7 @@ extension Dashboard {
     // MARK: Commands
 
     /// `:failed`, `:events topic=order_created connector=shopify-orders state=dead since=2h`,
-    /// `:aging 2026-11-30 by=invoice`, `:connectors`, `:retry`, `:overview`, `:window 6h`, `:q`, and in the event
+    /// `:aging 2026-11-30 by=invoice`, `:connectors`, `:retry`, `:overview`, `:alerts`, `:window 6h`, `:q`, and in the event
     /// history `:replay to=xero-invoices`.
     func runCommand(_ text: String) {
         let words = text.split(separator: " ").map(String.init)
@@ -575,6 +604,7 @@ extension Dashboard {
             go(.failed)
         case "retry", "retries", "r": go(.retryQueue)
         case "map", "m": go(.map)
+        case "alerts", "alert": go(.alerts)
         case "events", "e":
             var filter = EventFilter(topic: options["topic"], correlationId: options["correlation"], text: options["grep"])
             if let stateName = options["state"] {

@@ -66,6 +66,11 @@ extension Dashboard {
                 spans.append(Span(narrow ? "  disk low" : "  disk low (\(free) free)", theme.warn.over(theme.statusBar)))
             }
         }
+        // Firing alerts come before the counts, so that a narrow terminal drops the counts first.
+        if let firing = state.overview?.alertsFiring, firing > 0 {
+            spans.append(Span("  ALERTS \(firing)", theme.dead.over(theme.statusBar)))
+        }
+        let fixed = spans.count
         spans += [
             Span("  \(healthy) ok", theme.ok.over(theme.statusBar)),
             Span(" \(degraded) degraded", (degraded > 0 ? theme.retrying : theme.muted).over(theme.statusBar)),
@@ -79,10 +84,18 @@ extension Dashboard {
         if let refused = state.overview?.refusedToday, refused > 0 {
             spans.append(Span(narrow ? " \(refused) refused" : " · \(refused) webhooks refused", theme.warn.over(theme.statusBar)))
         }
-        let left = Line(spans)
         let right = narrow ? "\(state.window.label) · \(clock) " : "\(state.screen.title) · \(state.window.label) · \(clock) "
         let rightWidth = TextWidth.of(right)
-        buffer.write(left, x: area.x, y: area.y, maxWidth: max(0, area.width - rightWidth - 1), base: theme.statusBar)
+        let budget = max(0, area.width - rightWidth - 1)
+        // A figure is shown whole or not at all: `today 1` cut from `today 139` would be a wrong number.
+        var used = spans.prefix(fixed).reduce(0) { $0 + TextWidth.of($1.text) }
+        var shown = fixed
+        while shown < spans.count, used + TextWidth.of(spans[shown].text) <= budget {
+            used += TextWidth.of(spans[shown].text)
+            shown += 1
+        }
+        let left = Line(Array(spans.prefix(shown)))
+        buffer.write(left, x: area.x, y: area.y, maxWidth: budget, base: theme.statusBar)
         buffer.write(right, x: area.right - rightWidth, y: area.y, style: theme.statusBar)
     }
 
@@ -142,8 +155,9 @@ extension Dashboard {
         case .aging: hints = [("enter", "invoices"), ("b", "by due/invoice"), (":", "aging YYYY-MM-DD")]
         case .invoices: hints = [("s", "sort"), ("/", "filter")]
         case .map: hints = Self.mapKeys
+        case .alerts: hints = [("enter", "open subject"), ("s", "sort"), ("/", "filter")]
         }
-        return hints + [("esc", "back"), ("1-8", "views"), ("?", "help"), ("q", "quit")]
+        return hints + [("esc", "back"), ("1-9", "views"), ("?", "help"), ("q", "quit")]
     }
 
     private func renderKeyHints(in area: Rect, into buffer: inout Buffer) {
@@ -158,7 +172,8 @@ extension Dashboard {
             "",
             Line("Everywhere", theme.title),
             Line([Span("j/k ↑/↓ ", theme.key), Span("move   g/G top/bottom   PgUp/PgDn page", theme.text)]),
-            Line([Span("1-8     ", theme.key), Span("overview, connectors, failed, retry queue, events, detail, aging, map", theme.text)]),
+            Line([Span("1-9     ", theme.key), Span("overview, connectors, failed, retries, events, detail, aging, map, alerts", theme.text)]),
+            Line([Span("9 :alerts", theme.key), Span(" firing first, then resolved; enter opens what one is about", theme.text)]),
             Line([Span("/ :     ", theme.key), Span("filter the list · command (:failed :events topic=… :aging 2026-11-30 :q)", theme.text)]),
             Line([Span(":replay ", theme.key), Span("to=CONNECTOR in the event history: send the events its filter shows again", theme.text)]),
             Line([Span("space   ", theme.key), Span("mark rows; r and d act on marked rows", theme.text)]),
@@ -320,8 +335,35 @@ extension Dashboard {
                 renderConnectorDetail(status, in: parts[1], into: &buffer)
             }
         }
+        if state.screen == .alerts, inner.height >= 8 {
+            // The selected alert whole: its summary is cut in the table on a narrow terminal.
+            let parts = Layout.vertical([.fill(1), .length(2)]).split(inner)
+            tableArea = parts[0]
+            let id = rows.ids[min(state.list(state.listKey).selected, rows.ids.count - 1)]
+            if let alert = state.alertRows.first(where: { $0.id == id }) {
+                renderAlertDetail(alert, in: parts[1], into: &buffer)
+            }
+        }
         drawTable(key: state.listKey, columns: rows.columns, rows: rows.rows, in: tableArea, into: &buffer,
                   showSelection: true, ids: rows.ids)
+    }
+
+    /// Two lines under the alerts table about the selected alert: what it measured and when, then its summary.
+    private func renderAlertDetail(_ alert: AlertRecord, in area: Rect, into buffer: inout Buffer) {
+        let firing = alert.state == .firing
+        var first: [Span] = [Span(alert.rule, theme.header), Span(" · \(alert.kind.rawValue) · ", theme.muted),
+                             Span(alert.subject, theme.text)]
+        if let value = alert.value { first.append(Span(" · value \(value)", theme.text)) }
+        if let threshold = alert.threshold { first.append(Span(" · threshold \(threshold)", theme.muted)) }
+        if let sent = alert.lastNotifiedAt {
+            first.append(Span(" · \(alert.notifications) sent, last \(Rows.ago(sent, now: state.now)) ago", theme.muted))
+        }
+        // Last: the table shows how long ago; these are the exact times, for a postmortem.
+        first.append(Span(" · fired \(Date(millis: alert.firedAt).iso8601)", theme.muted))
+        if let resolved = alert.resolvedAt { first.append(Span(" · resolved \(Date(millis: resolved).iso8601)", theme.ok)) }
+        buffer.write(Line(first), x: area.x + 1, y: area.y, maxWidth: area.width - 2)
+        buffer.write(Line(alert.summary, firing ? theme.error : theme.muted), x: area.x + 1, y: area.y + 1,
+                     maxWidth: area.width - 2)
     }
 
     /// Two lines under the connectors table about the selected connector.
@@ -383,6 +425,7 @@ extension Dashboard {
             return "No events match."
         case .aging: return "No open invoices as of \(state.agingAsOf)."
         case .invoices: return "No open invoices."
+        case .alerts: return "No alerts yet. Rules go under alerts: in patchbay.yaml."
         default: return "Nothing here yet."
         }
     }

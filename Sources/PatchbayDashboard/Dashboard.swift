@@ -17,6 +17,7 @@ public enum DashboardMessage: Sendable {
     case map(MapSnapshot)
     case money(MoneyAtRiskReport)
     case connectorHealth(ConnectorHealthSnapshot)
+    case alerts([AlertRecord])
     case confirm(Confirmation)
     case actionDone(String, isError: Bool)
     case loadFailed(String)
@@ -103,6 +104,8 @@ public final class Dashboard {
             executor.submit { Self.load { .invoices(try reader.customerInvoices(customer: customer, currency: currency)) } }
         case .map:
             reloadMap()
+        case .alerts:
+            executor.submit { Self.load { .alerts(try reader.alerts(limit: DashboardState.alertsLimit)) } }
         }
     }
 
@@ -146,6 +149,7 @@ public final class Dashboard {
         case .map(let snapshot): state.mapSnapshot = snapshot
         case .money(let report): state.money = report
         case .connectorHealth(let health): state.connectorHealth = health
+        case .alerts(let rows): state.alertRows = rows
         case .confirm(let confirmation):
             state.confirmation = confirmation
         case .actionDone(let message, let isError):
@@ -224,6 +228,8 @@ public final class Dashboard {
             return Rows.invoices(state.invoices, asOf: state.agingAsOf, theme: theme).arranged(by: state.list("invoices"))
         case .map:
             return Rows.edges(state.mapSnapshot?.map, theme: theme).arranged(by: state.list("map"))
+        case .alerts:
+            return Rows.alerts(state.alertRows, theme: theme, now: now).arranged(by: state.list("alerts"))
         case .detail:
             return nil
         }

@@ -14,6 +14,7 @@ public enum Screen: Equatable, Sendable {
     case aging
     case invoices(customer: String, currency: String)
     case map
+    case alerts
 
     public var title: String {
         switch self {
@@ -26,6 +27,7 @@ public enum Screen: Equatable, Sendable {
         case .aging: return "Invoice aging"
         case .invoices(let customer, let currency): return "Open invoices: \(customer) (\(currency))"
         case .map: return "Integration map"
+        case .alerts: return "Alerts"
         }
     }
 }
@@ -138,6 +140,9 @@ public struct DashboardState: Sendable {
     public static let moneyRefresh: TimeInterval = 30
     /// Sources' traffic and batch jobs' last runs, for the connectors view.
     public var connectorHealth = ConnectorHealthSnapshot()
+    /// The alerts view's rows: firing first, then the newest resolved (at most `alertsLimit`).
+    public var alertRows: [AlertRecord] = []
+    public static let alertsLimit = 500
     /// A connector to select once the connectors view has its rows (enter on a map edge).
     public var focusConnector: String?
     /// Last load error, shown instead of stale silence.
@@ -174,6 +179,7 @@ public struct DashboardState: Sendable {
         case .aging: return "aging"
         case .invoices: return "invoices"
         case .map: return "map"
+        case .alerts: return "alerts"
         }
     }
 }

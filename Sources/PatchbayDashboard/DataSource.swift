@@ -14,11 +14,14 @@ public struct OverviewSnapshot: Sendable, Equatable {
     public var aging: [CurrencyAging]
     /// Webhooks the hub refused today (bad signatures, malformed, too large).
     public var refusedToday: Int
+    /// Alerts firing now, for the header.
+    public var alertsFiring: Int
 
     public init(statuses: [ConnectorStatus], eventsToday: Int, throughput: [ThroughputBucket],
                 byConnector: [ConnectorID: [ThroughputBucket]], groups: [ErrorGroup],
-                retryQueue: [FailedDelivery], aging: [CurrencyAging], refusedToday: Int = 0) {
+                retryQueue: [FailedDelivery], aging: [CurrencyAging], refusedToday: Int = 0, alertsFiring: Int = 0) {
         self.refusedToday = refusedToday
+        self.alertsFiring = alertsFiring
         self.statuses = statuses
         self.eventsToday = eventsToday
         self.throughput = throughput
@@ -60,6 +63,8 @@ public protocol DashboardReading: Sendable {
     func moneyAtRisk() throws -> MoneyAtRiskReport
     /// Sources' traffic in the window and today, and batch jobs' last runs, for the connectors view.
     func connectorHealth(window: TimeWindow, now: Date) throws -> ConnectorHealthSnapshot
+    /// The alerts view: firing alerts first, then the newest resolved, at most `limit`.
+    func alerts(limit: Int) throws -> [AlertRecord]
 }
 
 /// What the connectors view shows of sources and batch jobs.
@@ -145,6 +150,8 @@ public protocol DashboardBacking: DashboardReading, DashboardActing, OperatorAct
     func eventDetail(_ id: EventID) throws -> EventDetail?
     func agingCached(asOf: String, by basis: AgingBasis) throws -> [CurrencyAging]
     func openInvoices(customer: String, currency: String?) throws -> [Invoice]
+    func firingAlerts() throws -> [AlertRecord]
+    func recentAlerts(limit: Int) throws -> [AlertRecord]
 }
 
 extension Store: DashboardBacking {}
@@ -161,7 +168,8 @@ extension DashboardBacking {
             groups: try errorGroups(connector: nil, limit: 50),
             retryQueue: try retryQueue(connector: nil, limit: 50, after: nil),
             aging: try agingCached(asOf: now.isoDay, by: .due),
-            refusedToday: try rejectedCount(since: midnight))
+            refusedToday: try rejectedCount(since: midnight),
+            alertsFiring: try firingAlerts().count)
     }
 
     public func connectorRows(window: TimeWindow, now: Date) throws
@@ -215,6 +223,8 @@ extension DashboardBacking {
     }
 
     public func moneyAtRisk() throws -> MoneyAtRiskReport { try moneyAtRiskReport() }
+
+    public func alerts(limit: Int) throws -> [AlertRecord] { try recentAlerts(limit: limit) }
 
     public func requestRun(_ job: String) throws { try requestBatchRun(job: job, now: Date()) }
 

@@ -194,6 +194,24 @@ enum Rows {
         return RowSet(columns: columns, rows: lines, ids: summaries.map(\.event.id))
     }
 
+    /// Firing alerts first (in red), then resolved ones, in the order the store gives them. FIRED and
+    /// RESOLVED are how long ago; SENT counts the notifications (the first, repeats, the resolution).
+    static func alerts(_ alerts: [AlertRecord], theme: Theme, now: Date) -> RowSet {
+        let columns = [
+            Table.Column("STATE", .length(8)), Table.Column("RULE", .length(16)), Table.Column("SUBJECT", .length(16)),
+            Table.Column("FIRED", .length(6)), Table.Column("RESOLVED", .length(8)),
+            Table.Column("SENT", .length(4), alignRight: true), Table.Column("SUMMARY", .fill(1)),
+        ]
+        let rows = alerts.map { alert -> [Line] in
+            let firing = alert.state == .firing
+            return [Line(alert.state.rawValue, firing ? theme.dead : theme.ok), Line(alert.rule, theme.text),
+                    Line(alert.subject, theme.text), Line(ago(alert.firedAt, now: now), theme.muted),
+                    Line(ago(alert.resolvedAt, now: now), theme.muted), Line("\(alert.notifications)", theme.muted),
+                    Line(alert.summary, firing ? theme.text : theme.muted)]
+        }
+        return RowSet(columns: columns, rows: rows, ids: alerts.map(\.id))
+    }
+
     static func aging(_ reports: [CurrencyAging], theme: Theme) -> RowSet {
         let buckets = AgingBucket.allCases
         let columns = [Table.Column("CUR", .length(3)), Table.Column("CUSTOMER", .min(10))]

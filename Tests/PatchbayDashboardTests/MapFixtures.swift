@@ -162,6 +162,7 @@ final class FixtureMapReader: DashboardReading {
     func connectorHealth(window: TimeWindow, now: Date) throws -> ConnectorHealthSnapshot {
         try store.connectorHealth(window: window, now: now)
     }
+    func alerts(limit: Int) throws -> [AlertRecord] { try store.alerts(limit: limit) }
 }
 
 /// A dashboard over a seeded store whose map view shows `snapshot`.

@@ -111,7 +111,7 @@ struct MapKeyTests {
         harness.press(.character("?"))
         let help = harness.screen().text
         #expect(help.contains("Keys for Integration map"))
-        #expect(help.contains("overview, connectors, failed, retry queue, events, detail, aging, map"))
+        #expect(help.contains("overview, connectors, failed, retries, events, detail, aging, map, alerts"))
     }
 
     @Test("j/k, arrows and tab select an integration: the table row and the drawing follow")
