@@ -17,6 +17,7 @@ struct ScreenTests {
         ("aging", [.character("7")]),
         ("invoices", [.character("7"), .enter]),
         ("help", [.character("?")]),
+        ("alerts-none", [.character("9")]),
     ]
 
     @Test("each view matches its snapshot at 80x24 and 120x40", arguments: views.map(\.name))
