@@ -93,7 +93,9 @@ extension Patchbay {
             let sources = hub.connectors.filter { $0.role == .source }
             let sinks = hub.connectors.filter { $0.role == .sink }
             let batches = hub.connectors.filter { $0.role == .batch }
-            emit("\(config): OK — \(sources.count) sources, \(sinks.count) sinks, \(batches.count) batch jobs; listening on \(hub.host):\(hub.port)")
+            let rules = hub.alerts.rules.count
+            emit("\(config): OK — \(sources.count) sources, \(sinks.count) sinks, \(batches.count) batch jobs"
+                 + (rules > 0 ? ", \(rules) alert rule\(rules == 1 ? "" : "s")" : "") + "; listening on \(hub.host):\(hub.port)")
             for source in sources {
                 emit("  \(source.name) (\(source.module)) ← POST \(source.path ?? "")")
             }
@@ -101,8 +103,11 @@ extension Patchbay {
                 var receives: [String] = []
                 if !sink.subscribe.isEmpty { receives.append("topics " + sink.subscribe.joined(separator: ", ")) }
                 if !sink.from.isEmpty { receives.append("from " + sink.from.joined(separator: ", ")) }
+                let rulesFor = hub.alerts.rules.filter { $0.notify.contains(sink.name) }.map(\.name)
+                if !rulesFor.isEmpty { receives.append("alerts " + rulesFor.joined(separator: ", ")) }
                 let limit = sink.rateLimit.map { String(format: ", %.4g/s", $0.perSecond) } ?? ""
-                emit("  \(sink.name) (\(sink.module)) ← \(receives.joined(separator: "; ")); concurrency \(sink.concurrency)\(limit), \(sink.retry.maxAttempts) attempts")
+                let breaker = sink.breaker.map { ", breaker after \($0.after)" } ?? ", no breaker"
+                emit("  \(sink.name) (\(sink.module)) ← \(receives.joined(separator: "; ")); concurrency \(sink.concurrency)\(limit), \(sink.retry.maxAttempts) attempts\(breaker)")
             }
             for batch in batches {
                 emit("  \(batch.name) (\(batch.module)) \(batch.schedule?.description ?? "")")
