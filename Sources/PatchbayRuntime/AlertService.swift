@@ -107,17 +107,20 @@ struct AlertService: Service, CustomStringConvertible {
             overdue[report.currency] = report.buckets[.over90]?.amountMinor ?? 0
         }
         var money: [ConnectorID: [String: Int64]] = [:]
+        var usual: [ConnectorID: Int]?
         if let reading = store as? any HealthReading {
             for (connector, risk) in try reading.moneyAtRiskReport().byConnector {
                 money[connector] = Dictionary(risk.amounts.map { ($0.currency, $0.minor) }, uniquingKeysWith: +)
             }
+            // "Usual" means what `status` and the dashboard call usual.
+            usual = try reading.sourceHealth(window: 3600, now: now).compactMapValues(\.usual)
         }
         return AlertInputs(
             now: now, statuses: try store.connectorStatuses(),
             lastHour: try store.minuteCounts(sinceMinute: now.millis / 60_000 - 59),
             sameHourBefore: buckets.map { hourly[$0] ?? [:] },
             oldestWaiting: try store.oldestWaiting(), batchRuns: try store.batchJobRuns(), overdue90: overdue,
-            moneyAtRisk: money)
+            moneyAtRisk: money, sourceUsual: usual)
     }
 
     /// Stores the notification as an event for the rule's channels and wakes their workers.

@@ -72,6 +72,13 @@ struct AlertEvaluatorTests {
                                                          direction: .source, paused: false, health: .healthy,
                                                          createdAt: Self.now.millis - 86_400_000), counts: [:])
         #expect(AlertEvaluator.evaluate([rule], Self.inputs([young], usual: [1: RollupCounts(received: 140)])).isEmpty)
+        // With the store's own usual (the median `status` shows), that one decides: present, it is
+        // used; absent (no usual yet), nothing fires whatever the weekly counts say.
+        var shared = Self.inputs([status], lastHour: [1: RollupCounts(received: 3)], usual: [1: RollupCounts(received: 140)])
+        shared.sourceUsual = [1: 40]
+        #expect(AlertEvaluator.evaluate([rule], shared).first?.summary == "shop received 3 events in the last hour; usually 40 at this hour of the week")
+        shared.sourceUsual = [:]
+        #expect(AlertEvaluator.evaluate([rule], shared).isEmpty)
     }
 
     @Test("failure_rate: above N times the usual rate for the hour, with a floor and a minimum of attempts")

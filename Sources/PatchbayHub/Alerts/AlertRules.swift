@@ -86,10 +86,15 @@ public struct AlertInputs: Sendable {
     public var overdue90: [String: Int64]
     /// Money at risk per connector, per currency (minor units), where known.
     public var moneyAtRisk: [ConnectorID: [String: Int64]]
+    /// Each source's usual volume for these 60 minutes as `status` computes it (`SourceActivityRule`:
+    /// the median of past weeks), when the store offers it; a source missing from it has no usual
+    /// yet. Nil: not offered, and the mean of `sameHourBefore` stands in.
+    public var sourceUsual: [ConnectorID: Int]?
 
     public init(now: Date, statuses: [ConnectorStatus], lastHour: [ConnectorID: RollupCounts],
                 sameHourBefore: [[ConnectorID: RollupCounts]], oldestWaiting: [ConnectorID: Int64],
-                batchRuns: [BatchJobRuns], overdue90: [String: Int64], moneyAtRisk: [ConnectorID: [String: Int64]] = [:]) {
+                batchRuns: [BatchJobRuns], overdue90: [String: Int64], moneyAtRisk: [ConnectorID: [String: Int64]] = [:],
+                sourceUsual: [ConnectorID: Int]? = nil) {
         self.now = now
         self.statuses = statuses
         self.lastHour = lastHour
@@ -98,6 +103,7 @@ public struct AlertInputs: Sendable {
         self.batchRuns = batchRuns
         self.overdue90 = overdue90
         self.moneyAtRisk = moneyAtRisk
+        self.sourceUsual = sourceUsual
     }
 
     /// The hour buckets `sameHourBefore` reads: the hour of `now - 30 min` in each of the `weeks` before.
@@ -203,7 +209,9 @@ public enum AlertEvaluator {
         case .sourceQuiet:
             return watched(.source).compactMap { status in
                 let c = status.connector
-                guard let usual = input.usual(c, { $0.received }), usual >= Double(rule.minimum) else { return nil }
+                let usual: Double?
+                if let shared = input.sourceUsual { usual = shared[c.id].map(Double.init) } else { usual = input.usual(c, { $0.received }) }
+                guard let usual, usual >= Double(rule.minimum) else { return nil }
                 let received = input.lastHour[c.id]?.received ?? 0
                 guard Double(received) < rule.threshold * usual else { return nil }
                 return finding(c.name, "\(c.name) received \(received) event\(received == 1 ? "" : "s") in the last hour; "
