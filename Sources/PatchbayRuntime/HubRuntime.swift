@@ -83,10 +83,17 @@ public final class HubRuntime: Sendable {
     public func run(handleSignals: Bool = true, onListening: (@Sendable (Int) -> Void)? = nil) async throws {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClientTransport.configuration())
         // Sinks were built while loading the file; those that send HTTP send through this client.
-        config.transport.bind(HTTPClientTransport(client: client))
+        let transport = HTTPClientTransport(client: client)
+        config.transport.bind(transport)
         let sinks = config.connectors.compactMap { definition -> (ConnectorDefinition, any Sink)? in
             guard case .sink(let sink) = definition.built else { return nil }
             return (definition, sink)
+        }
+        do {
+            try bindTokenServices(sinks, transport: transport)
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
 
         let server = makeServer(onListening: onListening)

@@ -14,7 +14,7 @@ public protocol DatabaseLocation: Sendable {
 /// Everything `patchbay run` asks of its store, role by role: the server ingests, workers claim and
 /// record, maintenance recovers leases and prunes, batch schedules read and write their runs.
 public typealias HubStore = EventIngest & DeliveryQueue & ConnectorCatalog & Retention & BatchLedger
-    & QueueDepthReading & DatabaseLocation & AlertLedger & AlertReading & CircuitBreaking & BatchRunRequests
+    & QueueDepthReading & DatabaseLocation & AlertLedger & AlertReading & CircuitBreaking & BatchRunRequests & TokenVault
 
 extension Store: QueueDepthReading, DatabaseLocation {}
 extension PostgresStore: QueueDepthReading, DatabaseLocation {}

@@ -15,6 +15,10 @@ import PatchbayText
 /// With `signing: standard-webhooks`, every request is signed as https://www.standardwebhooks.com
 /// describes (`webhook-id`, `webhook-timestamp`, `webhook-signature`), so a receiver can check it
 /// came from this hub and was not replayed.
+///
+/// With `auth: {type: oauth2}`, each request carries `Authorization: Bearer` with a token from the
+/// runtime's token provider; a 401 asks it for a fresh token once and sends once more, and a
+/// second 401 is a failure of this attempt (it retries later), never another refresh.
 public struct HTTPSink: Sink {
     public var url: String
     public var method: String
@@ -31,6 +35,8 @@ public struct HTTPSink: Sink {
     public var secrets: [String]
     /// Signs each request (Standard Webhooks); nil sends it unsigned.
     public var signer: StandardWebhooksSigner?
+    /// OAuth 2.0 (`auth:`): where the bearer token of each request comes from; nil sends none.
+    public var oauth: OAuthBinding?
     let transport: any HTTPTransport
 
     public init(url: String, method: String = "POST", headers: [String: String] = [:], timeout: Duration = .seconds(10),
@@ -38,7 +44,7 @@ public struct HTTPSink: Sink {
                 describeError: (@Sendable (Int, [UInt8]) -> String?)? = nil,
                 describeRateLimit: (@Sendable ([String: String]) -> String?)? = nil,
                 excerptLimit: Int = 512, secrets: [String] = [], signer: StandardWebhooksSigner? = nil,
-                transport: any HTTPTransport) {
+                oauth: OAuthBinding? = nil, transport: any HTTPTransport) {
         self.url = url
         self.method = method
         self.headers = headers
@@ -50,6 +56,7 @@ public struct HTTPSink: Sink {
         self.excerptLimit = excerptLimit
         self.secrets = secrets
         self.signer = signer
+        self.oauth = oauth
         self.transport = transport
     }
 
@@ -77,23 +84,65 @@ public struct HTTPSink: Sink {
     }
 
     public func deliver(_ delivery: OutboundDelivery) async -> SinkResult {
-        let request: OutboundRequest
+        var request: OutboundRequest
         do {
             request = try self.request(for: delivery)
         } catch {
             return .permanentError("cannot map the payload for this target: \(error)")
         }
-        let response: OutboundResponse
-        do {
-            response = try await transport.send(request, timeout: timeout)
-        } catch {
-            switch error {
-            case .timeout:
-                return .timeout(after: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
-            case .connection(let message):
-                return .connectionError(message)
+        var bearer: String?
+        if let oauth {
+            do {
+                bearer = try await oauth.bearerToken(rejected: nil)
+            } catch {
+                return Self.result(of: error)
+            }
+            request.headers["Authorization"] = "Bearer \(bearer!)"
+        }
+        var response: OutboundResponse
+        switch await send(request) {
+        case .success(let answer): response = answer
+        case .failure(let failed): return failed.result
+        }
+        if response.status == 401, let oauth, let rejected = bearer {
+            // The token expired early or was revoked: one fresh token, one more try.
+            do {
+                bearer = try await oauth.bearerToken(rejected: rejected)
+            } catch {
+                return Self.result(of: error)
+            }
+            request.headers["Authorization"] = "Bearer \(bearer!)"
+            switch await send(request) {
+            case .success(let answer): response = answer
+            case .failure(let failed): return failed.result
+            }
+            if response.status == 401 {
+                let detail = describeError?(401, response.body) ?? Self.problemMessage(response.body)
+                    ?? Self.firstLine(Self.excerpt(response.body, limit: excerptLimit))
+                return .transientError(SafeText.line("HTTP 401 again with a freshly refreshed token"
+                    + (detail.isEmpty ? "" : ": \(Self.hiding(bearer!, in: Self.hiding(rejected, in: detail)))")
+                    + "; retrying later"))
             }
         }
+        guard let bearer else { return result(of: response) }
+        // A target that echoes the request would put the access token in a stored excerpt.
+        switch result(of: response) {
+        case .success(let status, let excerpt):
+            return .success(status: status, excerpt: excerpt.map { Self.hiding(bearer, in: $0) })
+        case .httpError(let status, let message, let retryAfter, let excerpt):
+            return .httpError(status: status, message: Self.hiding(bearer, in: message), retryAfter: retryAfter,
+                              excerpt: excerpt.map { Self.hiding(bearer, in: $0) })
+        case let other:
+            return other
+        }
+    }
+
+    static func hiding(_ token: String, in text: String) -> String {
+        text.replacingOccurrences(of: token, with: "[redacted]")
+    }
+
+    /// What a target's answer means for the delivery.
+    private func result(of response: OutboundResponse) -> SinkResult {
         let excerpt = Self.excerpt(response.body, limit: excerptLimit)
         if (200..<300).contains(response.status) {
             return .success(status: response.status, excerpt: excerpt)
@@ -116,6 +165,33 @@ public struct HTTPSink: Sink {
             message += message.isEmpty ? "retry after \(Int(retryAfter)) s" : " (retry after \(Int(retryAfter)) s)"
         }
         return .httpError(status: response.status, message: SafeText.line(message), retryAfter: retryAfter, excerpt: excerpt)
+    }
+
+    /// A failed send, as the result it records.
+    struct SendFailure: Error {
+        var result: SinkResult
+    }
+
+    private func send(_ request: OutboundRequest) async -> Result<OutboundResponse, SendFailure> {
+        do {
+            return .success(try await transport.send(request, timeout: timeout))
+        } catch {
+            switch error {
+            case .timeout:
+                return .failure(SendFailure(result: .timeout(
+                    after: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)))
+            case .connection(let message):
+                return .failure(SendFailure(result: .connectionError(message)))
+            }
+        }
+    }
+
+    /// No token for this attempt: it waits for a retry (a revoked grant has paused the connector).
+    static func result(of failure: OAuthTokenFailure) -> SinkResult {
+        switch failure {
+        case .unavailable(let message): return .transientError(SafeText.line("no OAuth access token: \(message)"))
+        case .revoked(let reason): return .transientError(SafeText.line(reason))
+        }
     }
 
     /// The start of a body as safe text: invalid UTF-8 replaced, control sequences removed.
@@ -193,6 +269,10 @@ extension ConnectorModule {
         let timeout = options.duration("timeout", in: 0.1...600) ?? defaultTimeout
         let idempotencyHeader = options.string("idempotency_header") ?? "Idempotency-Key"
         let signer = readSigning(options, secrets: &secrets)
+        let oauth = readOAuth(options, secrets: &secrets)
+        if options.has("auth"), let header = headers.keys.first(where: { $0.lowercased() == "authorization" }) {
+            options.problem("headers", "\(header) conflicts with auth: oauth2, which sends its own bearer token: remove the header")
+        }
         let chosen: (any PayloadTransform)?
         if let transform { chosen = transform } else {
             guard let read = context.transforms.transform(from: options) else { return nil }
@@ -201,7 +281,8 @@ extension ConnectorModule {
         guard let url else { return nil }
         return HTTPSink(url: url, method: method, headers: headers, timeout: .milliseconds(Int64(timeout * 1000)),
                         transform: chosen, idempotencyHeader: idempotencyHeader, secrets: secrets.uniqued(),
-                        signer: signer, transport: context.transport ?? context.deferredTransport)
+                        signer: signer, oauth: oauth.map(OAuthBinding.init(client:)),
+                        transport: context.transport ?? context.deferredTransport)
     }
 
     /// `signing: standard-webhooks` with `secret: ${WEBHOOK_SECRET}` (`whsec_` and base64, as the

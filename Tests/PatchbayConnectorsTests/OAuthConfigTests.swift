@@ -1,0 +1,125 @@
+import Foundation
+import PatchbayHub
+import Testing
+@testable import PatchbayConnectors
+
+/// `auth: {type: oauth2}` on HTTP sinks: what is read, what is refused, what is kept secret.
+@Suite("Config: OAuth 2.0 auth")
+struct OAuthConfigTests {
+    static let env = ["XERO_CLIENT_ID": "client-1", "XERO_CLIENT_SECRET": "s3cret-value", "XERO_REFRESH_TOKEN": "refresh-abc"]
+
+    static func yaml(_ auth: String, module: String = "xero", headers: String = "") -> String {
+        """
+        connectors:
+          shop: {module: webhook, signature: shopify, secret: "${XERO_CLIENT_SECRET}", transform: shopify-order}
+          xero:
+            module: \(module)
+            url: https://api.xero.com/api.xro/2.0/Invoices
+            from: [shop]\(headers)
+            auth: \(auth)
+        """
+    }
+
+    static let good = """
+        {type: oauth2, token_url: "https://identity.xero.com/connect/token", client_id: "${XERO_CLIENT_ID}",
+               client_secret: "${XERO_CLIENT_SECRET}", grant: refresh_token, scopes: [accounting.transactions, offline_access],
+               refresh_token: "${XERO_REFRESH_TOKEN}"}
+        """
+
+    static func parse(_ yaml: String, env: [String: String] = env) throws(ConfigError) -> HubConfig {
+        try HubConfig.parse(yaml: yaml, file: "patchbay.yaml",
+                            context: ModuleContext(environment: env, baseDirectory: URL(fileURLWithPath: "/etc/patchbay"), transport: nil))
+    }
+
+    static func problems(_ yaml: String, env: [String: String] = env, sourceLocation: SourceLocation = #_sourceLocation) -> [ConfigProblem] {
+        do {
+            _ = try parse(yaml, env: env)
+            Issue.record("the configuration was accepted", sourceLocation: sourceLocation)
+            return []
+        } catch {
+            return error.problems
+        }
+    }
+
+    static func sink(_ config: HubConfig) throws -> HTTPSink {
+        guard case .sink(let sink)? = config.connectors.first(where: { $0.name == "xero" })?.built, let http = sink as? HTTPSink else {
+            throw ConfigError(file: "patchbay.yaml", problems: [])
+        }
+        return http
+    }
+
+    @Test("a Xero sink with oauth2 reads its client, grant, scopes and first refresh token; every credential is a secret",
+          arguments: ["xero", "http"])
+    func reads(module: String) throws {
+        let sink = try Self.sink(Self.parse(Self.yaml(Self.good, module: module)))
+        let client = try #require(sink.oauth?.client)
+        #expect(client.tokenURL == "https://identity.xero.com/connect/token" && client.grant == .refreshToken)
+        #expect(client.clientId == "client-1" && client.clientSecret == "s3cret-value")
+        #expect(client.scopes == ["accounting.transactions", "offline_access"] && client.initialRefreshToken == "refresh-abc")
+        #expect(sink.secrets.contains("s3cret-value") && sink.secrets.contains("refresh-abc"))
+        #expect(sink.secrets.contains(String(client.basicCredentials.dropFirst("Basic ".count))))
+        #expect(!"\(client)".contains("s3cret") && !String(reflecting: client).contains("refresh-abc"))
+        #expect(sink.headers["Authorization"] == nil)
+    }
+
+    @Test("the token request: HTTP Basic client credentials and a form body, as Xero and Intuit document")
+    func tokenRequest() {
+        let refresh = OAuthClient(tokenURL: "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer", clientId: "id:1",
+                                  clientSecret: "p&ss", grant: .refreshToken)
+        let request = refresh.tokenRequest(refreshToken: "AB11+/=")
+        #expect(request.method == "POST" && request.url == "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer")
+        #expect(request.headers["Authorization"] == "Basic " + Data("id%3A1:p%26ss".utf8).base64EncodedString())
+        #expect(request.headers["Content-Type"] == "application/x-www-form-urlencoded")
+        #expect(String(decoding: request.body, as: UTF8.self) == "grant_type=refresh_token&refresh_token=AB11%2B%2F%3D")
+        let machine = OAuthClient(tokenURL: "https://identity.xero.com/connect/token", clientId: "a", clientSecret: "b",
+                                  scopes: ["accounting.transactions", "accounting.contacts.read"], grant: .clientCredentials)
+        #expect(String(decoding: machine.tokenRequest(refreshToken: nil).body, as: UTF8.self)
+                == "grant_type=client_credentials&scope=accounting.transactions%20accounting.contacts.read")
+    }
+
+    @Test("token answers: granted with expiry from the request time, invalid_grant refused for good, 5xx and odd bodies retry")
+    func answers() {
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        let ok = OAuthClient.read(status: 200, body: Array(#"{"access_token":"A","expires_in":1800,"token_type":"Bearer","refresh_token":"R","scope":"s"}"#.utf8),
+                                  requestedAt: at)
+        #expect(ok == .granted(.init(accessToken: "A", accessExpiresAt: at.millis + 1_800_000, refreshToken: "R", scope: "s", tokenType: "Bearer")))
+        #expect(OAuthClient.read(status: 400, body: Array(#"{"error":"invalid_grant"}"#.utf8), requestedAt: at)
+                == .refused("token endpoint answered HTTP 400 invalid_grant"))
+        #expect(OAuthClient.read(status: 401, body: Array(#"{"error":"invalid_client","error_description":"bad secret"}"#.utf8), requestedAt: at)
+                == .refused("token endpoint answered HTTP 401 invalid_client: bad secret"))
+        #expect(OAuthClient.read(status: 503, body: Array("<html>down</html>".utf8), requestedAt: at) == .failed("token endpoint answered HTTP 503"))
+        #expect(OAuthClient.read(status: 200, body: Array("{}".utf8), requestedAt: at)
+                == .failed("token endpoint answered HTTP 200 without an access_token"))
+    }
+
+    @Test("auth problems: an unknown type, missing or inline credentials, a plain-http token URL, a refresh token with client_credentials, an unknown key, a static Authorization header")
+    func problems() {
+        var found = Self.problems(Self.yaml("{type: basic}"))
+        #expect(found.contains { $0.path == "connectors.xero.auth.type" && $0.message.contains("oauth2") }, "\(found)")
+
+        found = Self.problems(Self.yaml("{type: oauth2, token_url: \"https://identity.xero.com/connect/token\", grant: refresh_token, client_id: abc}"))
+        #expect(found.contains { $0.path == "connectors.xero.auth.client_id" && $0.message.contains("environment variable") }, "\(found)")
+        #expect(found.contains { $0.path == "connectors.xero.auth" && $0.message.contains("client_secret") }, "\(found)")
+
+        found = Self.problems(Self.yaml("""
+            {type: oauth2, token_url: "http://identity.example.com/token", client_id: "${XERO_CLIENT_ID}", \
+            client_secret: "${XERO_CLIENT_SECRET}", grant: password}
+            """))
+        #expect(found.contains { $0.path == "connectors.xero.auth.token_url" && $0.message.contains("https://") }, "\(found)")
+        #expect(found.contains { $0.path == "connectors.xero.auth.grant" }, "\(found)")
+
+        found = Self.problems(Self.yaml("""
+            {type: oauth2, token_url: "https://identity.xero.com/connect/token", client_id: "${XERO_CLIENT_ID}", \
+            client_secret: "${XERO_CLIENT_SECRET}", grant: client_credentials, refresh_token: "${XERO_REFRESH_TOKEN}", scope: x}
+            """))
+        #expect(found.contains { $0.path == "connectors.xero.auth.refresh_token" && $0.message.contains("client_credentials") }, "\(found)")
+        #expect(found.contains { $0.path == "connectors.xero.auth.scope" && $0.message.contains("scopes") }, "\(found)")
+
+        found = Self.problems(Self.yaml(Self.good, headers: "\n    headers: {Authorization: \"Bearer ${XERO_CLIENT_SECRET}\"}"))
+        #expect(found.contains { $0.path == "connectors.xero.headers" && $0.message.contains("conflicts with auth") }, "\(found)")
+
+        found = Self.problems(Self.yaml(Self.good), env: ["XERO_CLIENT_ID": "client-1", "XERO_CLIENT_SECRET": "s3cret-value"])
+        #expect(found.contains { $0.path == "connectors.xero.auth.refresh_token" && $0.message.contains("XERO_REFRESH_TOKEN is not set") }, "\(found)")
+        for problem in found { #expect(!problem.message.contains("s3cret-value")) }
+    }
+}
