@@ -20,6 +20,10 @@ public enum AlertKind: String, Codable, Sendable, CaseIterable {
     case connectorPaused = "connector_paused"
 }
 
+/// The hub's own source whose events are alert notifications. Configuration names cannot contain a
+/// dot, so it never meets a connector of the file.
+public let alertSourceName = "patchbay.alerts"
+
 public enum AlertState: String, Codable, Sendable {
     case firing, resolved
 }

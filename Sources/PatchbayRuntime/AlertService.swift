@@ -14,8 +14,8 @@ import ServiceLifecycle
 /// is stored: a crash in between sends the same key again, which the ingest dedupes.
 struct AlertService: Service, CustomStringConvertible {
     var description: String { "AlertService" }
-    /// The internal source alerts are events of. Configuration names cannot contain a dot.
-    static let sourceName = "patchbay.alerts"
+    /// The internal source alerts are events of.
+    static let sourceName = alertSourceName
     let runtime: HubRuntime
 
     func run() async throws {

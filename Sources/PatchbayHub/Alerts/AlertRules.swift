@@ -139,7 +139,7 @@ public enum AlertEvaluator {
             input.statuses.filter { status in
                 let c = status.connector
                 if let name = rule.connector { return c.name == name }
-                if c.health == .orphaned || c.pattern == .batch { return false }
+                if c.health == .orphaned || c.pattern == .batch || c.name == alertSourceName { return false }
                 return direction == nil || c.direction == direction
             }
         }
