@@ -1,0 +1,86 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import PatchbayConnectors
+import PatchbayPostgres
+import PatchbayStore
+import Testing
+import TestSupport
+@testable import PatchbayRuntime
+
+/// Two hub nodes' token services on one database, against a provider that allows no grace: each
+/// refresh token is sent once, by one node, and both use what it committed.
+@Suite("OAuth 2.0 tokens shared by nodes")
+struct OAuthNodesTests {
+    static let server: PostgresLocation? = ProcessInfo.processInfo.environment["PATCHBAY_TEST_POSTGRES_URL"]
+        .flatMap { $0.isEmpty ? nil : try? PostgresLocation(url: $0) }
+
+    /// Two handles on one database (as two nodes open it), the connector's id, and a cleanup.
+    static func nodes(_ backend: String) throws -> (any TokenVault, any TokenVault, ConnectorID, () -> Void) {
+        let spec = ConnectorSpec(name: "xero", module: "xero", pattern: .hub, system: "Xero", direction: .sink)
+        if backend == "postgres" {
+            let server = try #require(server)
+            let name = "pb_oauth_\(UInt64.random(in: 0...UInt64.max))"
+            let location = try PostgresAdmin.createDatabase(name, on: server)
+            let a = try PostgresStore.open(location, mode: .create(homeCurrency: "EUR"), maxConnections: 4)
+            let b = try PostgresStore.open(location, mode: .existing, maxConnections: 4)
+            let id = try a.saveConnector(spec).id
+            return (a, b, id, { a.close(); b.close(); try? PostgresAdmin.dropDatabase(name, on: server) })
+        }
+        let (a, directory) = try makeTestStore(homeCurrency: "EUR")
+        let b = try Store.open(at: directory.path("test.sqlite"), mode: .existing)
+        let id = try a.saveConnector(spec).id
+        return (a, b, id, { directory.remove() })
+    }
+
+    static var backends: [String] { server != nil || ProcessInfo.processInfo.environment["CI"] != nil ? ["sqlite", "postgres"] : ["sqlite"] }
+
+    @Test("two nodes, four requests each at a time, tokens expiring every 2 s for 6 s: each refresh token sent once, no expired token used",
+          arguments: backends)
+    func oneRefreshAtATime(backend: String) async throws {
+        let target = try await ScriptedTarget()
+        defer { target.stop() }
+        let provider = OAuthProvider(accessLifetime: 2, grace: 0)
+        target.script("/connect/token") { request, _ in provider.token(request) }
+        let (a, b, connector, cleanup) = try Self.nodes(backend)
+        defer { cleanup() }
+        try a.seedRefreshToken(connector: connector, refreshToken: provider.signIn(), now: Date())
+        let client = OAuthClient(tokenURL: "\(target.url)/connect/token", clientId: provider.clientId,
+                                 clientSecret: provider.clientSecret, grant: .refreshToken)
+        var logger = Logger(label: "oauth-nodes")
+        logger.logLevel = .critical
+        let transport = HTTPClientTransport(client: HTTPClient.shared)
+        let services = [("node-a", a), ("node-b", b)].map { owner, vault in
+            OAuthTokenService(connector: connector, name: "xero", client: client, vault: vault, transport: transport,
+                              owner: owner, logger: logger)
+        }
+        let until = Date().addingTimeInterval(6)
+        let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+            for service in services {
+                for _ in 0..<4 {
+                    group.addTask {
+                        var failed = 0
+                        while Date() < until {
+                            do {
+                                let token = try await service.bearerToken(rejected: nil)
+                                _ = provider.api(Received(path: "/api", headers: ["authorization": "Bearer \(token)"], body: [], at: Date()))
+                            } catch {
+                                failed += 1
+                            }
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                        return failed
+                    }
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(failures == 0)
+        let seen = provider.snapshot
+        #expect(seen.unauthorized == 0 && seen.delivered > 100, "\(seen)")
+        #expect(Set(provider.presented).count == provider.presented.count, "a refresh token was sent twice: \(provider.presented)")
+        #expect(seen.refreshes >= 4 && seen.refreshes <= 8, "about one refresh per 1.3 s in all, not one per node: \(seen.refreshes)")
+        let record = try #require(try a.oauthToken(connector: connector))
+        #expect(record.lastError == nil && record.refreshToken != nil)
+    }
+}
