@@ -14,7 +14,7 @@ public struct Patchbay: AsyncParsableCommand {
         subcommands: [
             Dash.self, Init.self, Status.self, Events.self, Show.self, Failed.self, Retry.self, Discard.self, Replay.self,
             Pause.self, Resume.self, RunNow.self, Import.self, Aging.self, Seed.self, Prune.self, Run.self, Check.self, Rejected.self,
-            Demo.self, Migrate.self, Alerts.self,
+            Demo.self, Migrate.self, Alerts.self, Auth.self,
             Map.self, Advise.self,
             Debug.self,
         ],
