@@ -383,8 +383,19 @@ extension Dashboard {
             } else {
                 first.append(Span("never ran", theme.muted))
             }
-            second += [Span(job.runRequestedAt != nil ? "run asked for: the hub starts it within seconds"
-                            : "next run: - (patchbay status --config shows it) · x runs it now", theme.muted)]
+            let next: String
+            if let nextRun {
+                if let (schedule, at) = nextRun(job.job, job.lastRun?.startedAt, state.now) {
+                    let when = at.map { $0 <= state.now ? "due now" : "in " + Rows.ago($0.millis, now: state.now)
+                        .replacingOccurrences(of: "in ", with: "") } ?? "-"
+                    next = "next run \(when) (\(schedule)) · x runs it now"
+                } else {
+                    next = "no schedule in the configuration · x runs it now"
+                }
+            } else {
+                next = "next run: - (patchbay dash --config FILE shows it) · x runs it now"
+            }
+            second += [Span(job.runRequestedAt != nil ? "run asked for: the hub starts it within seconds" : next, theme.muted)]
         } else if c.direction == .source, let source = state.connectorHealth.sources[c.id] {
             first += [Span(" · source · ", theme.muted),
                       Span(source.activity.rawValue, source.activity == .quiet ? theme.warn : source.activity == .usual ? theme.ok : theme.muted),

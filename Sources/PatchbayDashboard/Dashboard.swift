@@ -48,6 +48,9 @@ public final class Dashboard {
     let actor: (any DashboardActing)?
     let executor: any WorkExecutor
     public internal(set) var shouldQuit = false
+    /// When a batch job runs next, from the hub's configuration (`patchbay dash --config`): the
+    /// schedule's words and the time, given the job's last start. Nil: no configuration given.
+    public var nextRun: (@Sendable (_ job: String, _ lastStartedAt: Int64?, _ now: Date) -> (schedule: String, next: Date?)?)?
     /// Where the last frame put each clickable row.
     var hits: [(rect: Rect, listKey: String, offset: Int)] = []
 

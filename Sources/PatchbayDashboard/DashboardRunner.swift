@@ -43,6 +43,8 @@ public enum DashboardRunner {
         public var theme: String?
         /// How often the change watcher polls `PRAGMA data_version`.
         public var pollInterval: TimeInterval
+        /// Batch jobs' next runs, from the hub's configuration (see `Dashboard.nextRun`).
+        public var nextRun: (@Sendable (String, Int64?, Date) -> (schedule: String, next: Date?)?)?
 
         public init(databasePath: String, readOnly: Bool = false, theme: String? = nil, pollInterval: TimeInterval = 0.5) {
             self.databasePath = databasePath
@@ -73,6 +75,7 @@ public enum DashboardRunner {
         let executor = BackgroundExecutor()
         let dashboard = Dashboard(reader: store, actor: options.readOnly ? nil : store, executor: executor,
                                   databasePath: shownPath, theme: theme)
+        dashboard.nextRun = options.nextRun
         let environment = ProcessInfo.processInfo.environment
         let backend = CursesBackend(noColor: environment["NO_COLOR"].map { !$0.isEmpty } ?? false)
         if backend.colorDepth == .monochrome && themeError == nil { dashboard.theme = .mono }

@@ -53,6 +53,23 @@ struct HealthScreenTests {
         #expect(text.contains("x runs it now"))
     }
 
+    @Test("with the hub's configuration (dash --config), a batch job's detail says when it runs next")
+    func nextRunFromTheConfiguration() throws {
+        let harness = try Harness()
+        let now = harness.dashboard.state.now
+        harness.dashboard.nextRun = { job, last, at in
+            job == "erp-stock-export" && last == nil ? ("every 15m", at.addingTimeInterval(600)) : nil
+        }
+        try select("erp-stock-export", in: harness)
+        #expect(harness.screen().lines().joined(separator: "\n").contains("next run in 10m (every 15m) · x runs it now"))
+        harness.dashboard.nextRun = { _, _, _ in ("daily 02:30", now.addingTimeInterval(-1)) }
+        harness.press(.character("j"))
+        harness.press(.character("k"))
+        #expect(harness.screen().lines().joined(separator: "\n").contains("next run due now (daily 02:30)"))
+        harness.dashboard.nextRun = { _, _, _ in nil }
+        #expect(harness.screen().lines().joined(separator: "\n").contains("no schedule in the configuration"))
+    }
+
     @Test("x on a batch job asks, then records a run request; on a sink it refuses; read-only refuses")
     func runNowKey() throws {
         let harness = try Harness()

@@ -44,7 +44,9 @@ extension Patchbay {
                 .appendingPathComponent((db as NSString).lastPathComponent + ".files")
             let world = try await DemoWorld.start(store: store, directory: directory, logger: logger)
             if interactive {
-                let options = DashboardRunner.Options(databasePath: db, theme: theme)
+                var chosen = DashboardRunner.Options(databasePath: db, theme: theme)
+                chosen.nextRun = try? Dash.nextRun(configFile: directory.appendingPathComponent("patchbay-demo.yaml").path)
+                let options = chosen
                 let outcome: Result<Void, any Error> = await withCheckedContinuation { continuation in
                     // The dashboard blocks its thread on the terminal; keep it off Swift's small pool.
                     Thread.detachNewThread {
