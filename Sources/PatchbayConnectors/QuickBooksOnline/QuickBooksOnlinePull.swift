@@ -1,0 +1,206 @@
+import Foundation
+import PatchbayHub
+import PatchbayStore
+
+/// `quickbooks-online`: the open invoices, credit memos and unapplied payments of a QuickBooks Online
+/// company, pulled from the Accounting API's query endpoint into the invoices table on a schedule.
+///
+/// Pages (`STARTPOSITION`/`MAXRESULTS`, ordered by `Id`) are loaded one by one, each page and the run's
+/// cursor (the rows read so far) committed together. A run that stops (a crash, a 401, a 429 beyond
+/// `max_wait`, a 5xx) is recorded as a failed run with its reason and left resumable: the next
+/// scheduled run continues after its last committed page, loading nothing twice. When the last page
+/// is read, the run is a snapshot of the whole company: open items it did not list are closed, in
+/// every currency (the API, unlike an export file, speaks for all of them).
+public struct QuickBooksOnlinePull: BatchJob {
+    public var baseURL: String
+    public var realmId: String
+    public var minorVersion: Int
+    public var headers: [String: String]
+    public var pageSize: Int
+    /// For rows without `CurrencyRef` (QuickBooks sends it; this is only a fallback).
+    public var currency: String
+    public var entities: [QuickBooksEntity]
+    public var timeout: Duration
+    /// The longest `Retry-After` a throttled request waits before the run gives up (and resumes later).
+    public var maxWait: TimeInterval
+    /// Values removed from every error a run stores.
+    public var secrets: [String]
+    var transport: any HTTPTransport
+
+    init(baseURL: String, realmId: String, minorVersion: Int = 75, headers: [String: String], pageSize: Int = 100,
+         currency: String = "USD", unappliedPayments: Bool = true, timeout: Duration = .seconds(30),
+         maxWait: TimeInterval = 60, secrets: [String], transport: any HTTPTransport) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.realmId = realmId
+        self.minorVersion = minorVersion
+        self.headers = headers
+        self.pageSize = max(1, pageSize)
+        self.currency = currency
+        self.entities = unappliedPayments ? QuickBooksEntity.allCases : [.invoice, .creditMemo]
+        self.timeout = timeout
+        self.maxWait = maxWait
+        self.secrets = secrets
+        self.transport = transport
+    }
+
+    /// Why a request did not give a usable answer; the run stops with it.
+    struct Failure: Error {
+        var message: String
+    }
+
+    public func run(_ context: BatchContext) async throws -> BatchReport {
+        let store = context.store
+        let job = context.connector.name
+        let source = context.connector.id
+        let input = "quickbooks-online realm \(realmId)"
+        let cursor = try store.beginBatchRun(job: job, connector: source, input: input, now: context.now)
+        var done = cursor.rowsDone
+        var loaded = 0
+        do {
+            // Where the cursor is: rows of the entities before it, then a position in one of them.
+            var stage = 0
+            var position = done + 1
+            if cursor.resumed, done > 0 {
+                context.logger.notice("resuming batch run", metadata: ["job": "\(job)", "run": "\(cursor.runId)", "after_row": "\(done)"])
+                var before = 0
+                while stage < entities.count {
+                    let count = try QuickBooksResponse.totalCount(try await query(entities[stage].count))
+                    if done < before + count { break }
+                    before += count
+                    stage += 1
+                }
+                position = done - before + 1
+            }
+            while stage < entities.count {
+                let entity = entities[stage]
+                let rows = try QuickBooksResponse.rows(try await query(entity.page(start: position, size: pageSize)),
+                                                       entity: entity)
+                var inputs: [InvoiceInput] = []
+                for (offset, row) in rows.enumerated() {
+                    let input = try QuickBooksRecord.input(row, entity: entity, defaultCurrency: currency,
+                                                           position: position + offset)
+                    if input.openMinor != 0 { inputs.append(input) }
+                }
+                if !rows.isEmpty {
+                    try store.loadInvoiceChunk(inputs, run: cursor.runId, source: source, cursor: done + rows.count,
+                                               now: context.now)
+                    done += rows.count
+                    loaded += inputs.count
+                    position += rows.count
+                    Faults.check("batch.after-chunk")
+                }
+                if rows.count < pageSize {
+                    stage += 1
+                    position = 1
+                }
+            }
+        } catch {
+            let reason: String
+            switch error {
+            case let failure as Failure: reason = failure.message
+            case let data as QuickBooksDataError: reason = "QuickBooks answered data Patchbay cannot read: \(data.message)"
+            default: throw error
+            }
+            let message = Redaction(secrets).apply(
+                "\(reason); \(done) rows read so far: the next run resumes after them")
+            try store.noteBatchRun(cursor.runId, error: message)
+            let failed = try store.recordFailedBatchRun(job: job, connector: source, rowsRead: 0, error: message,
+                                                        now: context.now)
+            context.logger.warning("quickbooks pull stopped", metadata: ["job": "\(job)", "error": "\(message)"])
+            return BatchReport(runId: failed, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0, resumed: cursor.resumed)
+        }
+        try store.finishBatchRun(cursor.runId, source: source, snapshot: true, currencies: nil, rowsRejected: 0,
+                                 now: context.now)
+        return BatchReport(runId: cursor.runId, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0,
+                           resumed: cursor.resumed)
+    }
+
+    /// The URL of one query: `/v3/company/{realm}/query?query=...&minorversion=75`.
+    func url(_ query: String) -> String {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&=+?#'")
+        let encoded = query.addingPercentEncoding(withAllowedCharacters: allowed) ?? query
+        return "\(baseURL)/v3/company/\(realmId)/query?query=\(encoded)&minorversion=\(minorVersion)"
+    }
+
+    /// GETs one query; waits out a 429 whose `Retry-After` is within `maxWait` (three times at most).
+    func query(_ text: String) async throws -> [UInt8] {
+        var request = OutboundRequest(method: "GET", url: url(text), headers: headers, body: [])
+        request.headers["Accept"] = "application/json"
+        var waits = 0
+        while true {
+            let response: OutboundResponse
+            do {
+                response = try await transport.send(request, timeout: timeout)
+            } catch {
+                switch error {
+                case .timeout: throw Failure(message: "QuickBooks did not answer '\(text)' within the timeout")
+                case .connection(let why): throw Failure(message: "cannot reach QuickBooks at \(baseURL): \(why)")
+                }
+            }
+            switch response.status {
+            case 200..<300:
+                return response.body
+            case 429:
+                let retryAfter = response.header("Retry-After").flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }
+                if let retryAfter, retryAfter <= maxWait, waits < 3 {
+                    waits += 1
+                    try await Task.sleep(for: .milliseconds(Int64(max(0, retryAfter) * 1000)))
+                    continue
+                }
+                let wait = retryAfter.map { "Retry-After \(OptionReader.format($0))" } ?? "no Retry-After"
+                throw Failure(message: "throttled by QuickBooks (HTTP 429, \(wait)): \(QuickBooksResponse.fault(response.body))")
+            case 401:
+                throw Failure(message: "QuickBooks refused the credentials (HTTP 401): \(QuickBooksResponse.fault(response.body)); refresh the access token")
+            case 403:
+                throw Failure(message: "QuickBooks refused access to company \(realmId) (HTTP 403): \(QuickBooksResponse.fault(response.body))")
+            default:
+                throw Failure(message: "QuickBooks answered HTTP \(response.status) to '\(text)': \(QuickBooksResponse.fault(response.body))")
+            }
+        }
+    }
+}
+
+extension ConnectorModule {
+    /// `quickbooks-online`: open invoices, credit memos and unapplied payments pulled from the
+    /// QuickBooks Online Accounting API into the invoices table.
+    public static let quickbooksOnline = ConnectorModule(
+        name: "quickbooks-online", role: .batch,
+        summary: "pulls open invoices, credit memos and unapplied payments from QuickBooks Online") { options, context, _ in
+        var secrets: [String] = []
+        let baseText = options.string("base_url") ?? "https://quickbooks.api.intuit.com"
+        let base = options.interpolated(baseText, key: "base_url")
+        if let base, URL(string: base)?.host == nil || !["http", "https"].contains(URL(string: base)?.scheme ?? "") {
+            options.problem("base_url", "expected an http:// or https:// URL like https://sandbox-quickbooks.api.intuit.com")
+        }
+        let realmText = options.string("realm_id", required: true)
+        let realm = realmText.flatMap { options.interpolated($0, key: "realm_id") }
+        if let realm, realm.isEmpty || !realm.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            options.problem("realm_id", "expected the company's realm id (digits)")
+        }
+        let minorVersion = options.int("minor_version", in: 1...999) ?? 75
+        var headers: [String: String] = [:]
+        for (name, value, _) in options.stringMap("headers") ?? [] {
+            let sensitive = OptionReader.isCredentialHeader(name)
+            if sensitive, !value.contains("${") {
+                options.problem("headers", "\(name) holds a credential: reference an environment variable, like 'Bearer ${QBO_ACCESS_TOKEN}'")
+                continue
+            }
+            guard let resolved = options.interpolated(value, key: "headers") else { continue }
+            headers[name] = resolved
+            secrets += options.referencedSecrets(value)
+            if sensitive { secrets += [resolved] + options.referencedValues(value) }
+        }
+        let pageSize = options.int("page_size", in: 1...1000) ?? 100
+        let currency = (options.string("currency") ?? "USD").uppercased()
+        if !Currency.isValidCode(currency) { options.problem("currency", "'\(currency)' is not an ISO 4217 code like EUR") }
+        let payments = options.bool("unapplied_payments") ?? true
+        let timeout = options.duration("timeout", in: 0.1...600) ?? 30
+        let maxWait = options.duration("max_wait", in: 0...3600) ?? 60
+        guard let base, let realm else { return nil }
+        return .batch(QuickBooksOnlinePull(
+            baseURL: base, realmId: realm, minorVersion: minorVersion, headers: headers, pageSize: pageSize,
+            currency: currency, unappliedPayments: payments, timeout: .milliseconds(Int64(timeout * 1000)),
+            maxWait: maxWait, secrets: secrets.uniqued(), transport: context.transport ?? context.deferredTransport))
+    }
+}
