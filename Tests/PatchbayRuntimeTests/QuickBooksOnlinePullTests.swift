@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PatchbayConnectors
 import PatchbayHub
+import PatchbayRuntime
 @testable import PatchbayStore
 import Testing
 import TestSupport
@@ -53,7 +54,9 @@ private final class PullHarness: @unchecked Sendable {
     deinit { directory.remove() }
 
     func run(now: Date = runTime) async throws -> BatchReport {
-        try await job.run(BatchContext(store: store, connector: connector, now: now, logger: Logger(label: "qbo-test")))
+        var logger = Logger(label: "qbo-test")
+        logger.logLevel = .critical
+        return try await job.run(BatchContext(store: store, connector: connector, now: now, logger: logger))
     }
 
     func runs() throws -> [BatchRun] { try store.batchRuns(limit: 100).sorted { $0.id < $1.id } }
@@ -231,6 +234,82 @@ struct QuickBooksOnlinePullTests {
         } catch {
             #expect(error.problems.contains { $0.message.contains("Authorization holds a credential") })
             #expect(!"\(error)".contains("abc123"))
+        }
+    }
+}
+
+@Suite("quickbooks-online in a running hub", .serialized)
+struct QuickBooksOnlineHubTests {
+    /// A hub running one `quickbooks-online` connector against the mock, sending through the runtime's
+    /// own HTTP client (the deferred transport it binds at start).
+    private func withHub(_ mock: QuickBooksOnlineMock, _ body: (Store) async throws -> Void) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Store.open(at: directory.path("hub.sqlite"), mode: .create(homeCurrency: "EUR"))
+        let yaml = """
+            server:
+              listen: 127.0.0.1:0
+            connectors:
+              qbo-ar:
+                module: quickbooks-online
+                base_url: \(mock.baseURL)
+                realm_id: "\(mock.realm)"
+                page_size: 20
+                headers:
+                  Authorization: Bearer ${QBO_ACCESS_TOKEN}
+                schedule: hourly
+            """
+        let config = try HubConfig.parse(yaml: yaml, file: "test.yaml", context: ModuleContext(
+            environment: ["QBO_ACCESS_TOKEN": token], baseDirectory: directory.url, transport: nil),
+            registry: PullHarness.registry)
+        var logger = Logger(label: "qbo-hub")
+        logger.logLevel = .critical
+        let runtime = try HubRuntime(config: config, store: store, logger: logger)
+        let ready = AsyncStream<Int>.makeStream()
+        let task = Task {
+            try? await runtime.run(handleSignals: false) { ready.continuation.yield($0) }
+            ready.continuation.finish()
+        }
+        for await _ in ready.stream { break }
+        do {
+            try await body(store)
+        } catch {
+            await runtime.shutdown()
+            _ = await task.value
+            throw error
+        }
+        await runtime.shutdown()
+        _ = await task.value
+    }
+
+    private func waitFor(_ condition: () throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, try !condition() { try await Task.sleep(for: .milliseconds(50)) }
+    }
+
+    @Test("the scheduler runs the pull through the runtime's HTTP client and the aging matches the CSV import")
+    func scheduledPullLoadsTheInvoices() async throws {
+        let mock = try await QuickBooksOnlineMock(token: token)
+        defer { mock.stop() }
+        let csv = try await agingFromCSV()
+        try await withHub(mock) { store in
+            try await waitFor { try store.lastBatchRun(job: "qbo-ar")?.status == .succeeded }
+            #expect(try store.lastBatchRun(job: "qbo-ar")?.rowsLoaded == 47)
+            #expect(try store.aging(asOf: asOf, by: .due) == csv)
+        }
+    }
+
+    @Test("a refused token fails the run once and waits for the schedule instead of asking again at once")
+    func refusedTokenDoesNotHammer() async throws {
+        let mock = try await QuickBooksOnlineMock(token: "another-token")
+        defer { mock.stop() }
+        try await withHub(mock) { store in
+            try await waitFor { try store.lastBatchRun(job: "qbo-ar")?.status == .failed }
+            try await Task.sleep(for: .seconds(6))
+            #expect(mock.queries.count == 1)
+            let runs = try store.batchRuns(limit: 10).sorted { $0.id < $1.id }
+            #expect(runs.map(\.status) == [.running, .failed])
+            #expect(runs.allSatisfy { !($0.error ?? "").contains(token) })
         }
     }
 }
