@@ -166,6 +166,31 @@ struct QuickBooksOnlinePullTests {
         #expect(try hub.store.aging(asOf: asOf, by: .due) == (try await agingFromCSV()))
     }
 
+    @Test("a resumed run closes nothing: an invoice that moved across its cursor stays open, the next full run is the snapshot")
+    func resumedRunIsNotASnapshot() async throws {
+        let mock = try await QuickBooksOnlineMock(token: token)
+        defer { mock.stop() }
+        let hub = try PullHarness(mock: mock, pageSize: 7)
+        _ = try await hub.run()
+        let full = try hub.store.aging(asOf: asOf, by: .due)
+        let requests = mock.queries.count
+        mock.answer { n, _ in n == requests + 3 ? (503, [:], "{}") : nil }
+        _ = try await hub.run(now: runTime.addingTimeInterval(3600))
+        mock.answer(nil)
+        // While the run waits, the first open invoice (Id 101) is paid: the 15th moves to 14th place,
+        // before the cursor, and the resumed run never sees it.
+        mock.update("Invoice", id: "101") { $0["Balance"] = 0 }
+        let resumed = try await hub.run(now: runTime.addingTimeInterval(7200))
+        #expect(resumed.resumed && resumed.rowsRead == 46)
+        #expect(try hub.store.aging(asOf: asOf, by: .due) == full)
+        let fresh = try await hub.run(now: runTime.addingTimeInterval(10800))
+        #expect(!fresh.resumed && fresh.rowsRead == 46)
+        #expect(try openMinor(hub.store, external: "invoice:101")! == (0, "closed"))
+        let after = try #require(try hub.store.aging(asOf: asOf, by: .due).first)
+        #expect(after.totalMinor == full[0].totalMinor - 193_074)
+        #expect(after.count == 46)
+    }
+
     @Test("a run resumed in the credit memos skips the invoices it already loaded")
     func resumeInALaterEntity() async throws {
         let mock = try await QuickBooksOnlineMock(token: token)

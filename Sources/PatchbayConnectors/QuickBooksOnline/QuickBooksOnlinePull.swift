@@ -9,8 +9,9 @@ import PatchbayStore
 /// cursor (the rows read so far) committed together. A run that stops (a crash, a 401, a 429 beyond
 /// `max_wait`, a 5xx) is recorded as a failed run with its reason and left resumable: the next
 /// scheduled run continues after its last committed page, loading nothing twice. When the last page
-/// is read, the run is a snapshot of the whole company: open items it did not list are closed, in
-/// every currency (the API, unlike an export file, speaks for all of them).
+/// is read in one go, the run is a snapshot of the whole company: open items it did not list are
+/// closed, in every currency (the API, unlike an export file, speaks for all of them). A resumed run
+/// closes nothing: what it read before and after its pause is not one picture.
 public struct QuickBooksOnlinePull: BatchJob {
     public var baseURL: String
     public var realmId: String
@@ -109,8 +110,11 @@ public struct QuickBooksOnlinePull: BatchJob {
             context.logger.warning("quickbooks pull stopped", metadata: ["job": "\(job)", "error": "\(message)"])
             return BatchReport(runId: failed, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0, resumed: cursor.resumed)
         }
-        try store.finishBatchRun(cursor.runId, source: source, snapshot: true, currencies: nil, rowsRejected: 0,
-                                 now: context.now)
+        // A resumed run read its pages at two moments: an item that moved across the cursor meanwhile
+        // (an earlier one was paid) was never listed, and must not be closed for it. The next run,
+        // read in one go, is the snapshot.
+        try store.finishBatchRun(cursor.runId, source: source, snapshot: !cursor.resumed, currencies: nil,
+                                 rowsRejected: 0, now: context.now)
         return BatchReport(runId: cursor.runId, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0,
                            resumed: cursor.resumed)
     }
