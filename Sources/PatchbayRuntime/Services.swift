@@ -62,7 +62,7 @@ final class DeliveryWorker: Sendable {
     func run() async {
         let store = runtime.store
         let logger = runtime.logger
-        let lease = runtime.config.lease
+        let lease = max(runtime.config.lease, definition.minimumLease)
         let owner = runtime.owner
         let poll = runtime.config.poll
         await withDiscardingTaskGroup { group in
@@ -144,7 +144,7 @@ final class DeliveryWorker: Sendable {
             return false
         }
         nextProbe.reset(now.addingTimeInterval(breaker.probeEvery))
-        let (id, lease, owner) = (self.id, runtime.config.lease, runtime.owner)
+        let (id, lease, owner) = (self.id, max(runtime.config.lease, definition.minimumLease), runtime.owner)
         guard let claim = try? await Blocking.run({ try store.claimProbe(connector: id, lease: lease, owner: owner, now: Date()) })
         else { return false }
         inFlight.add(1)

@@ -48,6 +48,22 @@ struct OAuthConfigTests {
         return http
     }
 
+    @Test("with oauth2 a sink's deliveries are leased long enough to wait for a token and send twice; without, the configured lease")
+    func leaseCoversTheTokenWait() throws {
+        let config = try Self.parse(Self.yaml(Self.good))
+        let xero = try #require(config.connector(named: "xero"))
+        // Xero's default timeout is 30 s: two sends, 25 s for a token, 1 s spare.
+        #expect(xero.minimumLease == 86)
+        #expect(config.lease == 60)
+        #expect(try #require(config.connector(named: "shop")).minimumLease == 0)
+        let plain = try Self.parse("""
+            connectors:
+              shop: {module: webhook, signature: shopify, secret: "${XERO_CLIENT_SECRET}"}
+              erp: {module: http, url: "https://erp.example/x", from: [shop], timeout: 20s}
+            """)
+        #expect(try #require(plain.connector(named: "erp")).minimumLease == 0)
+    }
+
     @Test("a Xero sink with oauth2 reads its client, grant, scopes and first refresh token; every credential is a secret",
           arguments: ["xero", "http"])
     func reads(module: String) throws {

@@ -116,6 +116,16 @@ public struct ConnectorDefinition: Sendable {
                       direction: role == .sink ? .sink : .source, maxAttempts: role == .sink ? retry.maxAttempts : nil)
     }
 
+    /// The shortest lease one of this sink's deliveries needs: with `auth: oauth2` a delivery may wait
+    /// for a token (another node's refresh, then its own) and send twice (a 401 brings one refresh and
+    /// one more send). The runtime claims with the longer of this and `delivery.lease`, so a slow
+    /// refresh never lets another worker take a delivery that is still running.
+    public var minimumLease: TimeInterval {
+        guard case .sink(let target) = built, let http = target as? HTTPSink, http.oauth != nil else { return 0 }
+        let timeout = Double(http.timeout.components.seconds) + Double(http.timeout.components.attoseconds) / 1e18
+        return 2 * timeout + OAuthBinding.longestTokenWait + 1
+    }
+
     /// Whether an event from `source` on `topic` goes to this sink.
     public func receives(topic: String, from source: String) -> Bool {
         guard role == .sink, !(subscribe.isEmpty && from.isEmpty) else { return false }

@@ -131,6 +131,10 @@ public final class OAuthBinding: Sendable {
 
     public init(client: OAuthClient) { self.client = client }
 
+    /// The longest a request may wait for its token: another node's refresh (10 s) and then its own
+    /// token request (15 s), as the runtime's token service bounds them. The delivery lease covers it.
+    public static let longestTokenWait: TimeInterval = 25
+
     public func bind(_ provider: any BearerTokenProvider) { self.provider.withLock { $0 = provider } }
 
     public func bearerToken(rejected: String?) async throws(OAuthTokenFailure) -> String {
