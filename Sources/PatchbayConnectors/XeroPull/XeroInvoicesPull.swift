@@ -1,0 +1,241 @@
+import Foundation
+import PatchbayHub
+import PatchbayStore
+
+/// `xero-invoices-pull`: the authorised sales invoices and credit notes of a Xero organisation, pulled
+/// from the Accounting API (`GET /Invoices`, `GET /CreditNotes`) into the invoices table on a schedule.
+///
+/// Pages (`page`, `pageSize`) are loaded one by one with the run's cursor, as `quickbooks-online`
+/// does: a run stopped by a crash, a 401, a 5xx or a 429 beyond `max_wait` is a failed run with its
+/// reason, and the next scheduled run resumes after its last committed page. A run read in one go is a
+/// snapshot of the organisation: open items it no longer lists are closed; a resumed run closes nothing.
+/// Credit notes count negative, as the `xero-csv` reader counts them.
+public struct XeroInvoicesPull: BatchJob {
+    enum Stage: String, CaseIterable {
+        case invoices = "Invoices"
+        case creditNotes = "CreditNotes"
+
+        var filter: String { self == .invoices ? #"Type=="ACCREC""# : #"Type=="ACCRECCREDIT""# }
+    }
+
+    public var baseURL: String
+    public var headers: [String: String]
+    public var pageSize: Int
+    public var timeout: Duration
+    public var maxWait: TimeInterval
+    public var secrets: [String]
+    var transport: any HTTPTransport
+
+    init(baseURL: String, headers: [String: String], pageSize: Int = 100, timeout: Duration = .seconds(30),
+         maxWait: TimeInterval = 60, secrets: [String], transport: any HTTPTransport) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.headers = headers
+        self.pageSize = max(1, pageSize)
+        self.timeout = timeout
+        self.maxWait = maxWait
+        self.secrets = secrets
+        self.transport = transport
+    }
+
+    struct Failure: Error { var message: String }
+
+    public func run(_ context: BatchContext) async throws -> BatchReport {
+        let store = context.store
+        let job = context.connector.name
+        let source = context.connector.id
+        let tenant = headers.first { $0.key.lowercased() == "xero-tenant-id" }?.value ?? ""
+        // Pages are only resumable at the same size.
+        let input = "xero-invoices-pull tenant \(tenant) pages of \(pageSize)"
+        let cursor = try store.beginBatchRun(job: job, connector: source, input: input, now: context.now)
+        var done = cursor.rowsDone
+        var loaded = 0
+        let stages = Stage.allCases
+        do {
+            var stage = 0
+            var offset = 0  // rows of the stages before the current one
+            if cursor.resumed, done > 0 {
+                // Xero gives no count, but every page answer carries `pagination.itemCount`.
+                let invoices = try Self.itemCount(try await get(url(.invoices, page: 1, size: 1)))
+                if done >= invoices {
+                    stage = 1
+                    offset = invoices
+                }
+            }
+            while stage < stages.count {
+                let current = stages[stage]
+                var page = (done - offset) / pageSize + 1
+                while true {
+                    let body = try await get(url(current, page: page, size: pageSize))
+                    let rows = try Self.rows(body, stage: current)
+                    var inputs: [InvoiceInput] = []
+                    for (i, row) in rows.enumerated() {
+                        let input = try XeroRecord.input(row, stage: current, position: done + i + 1)
+                        if input.openMinor != 0 { inputs.append(input) }
+                    }
+                    if !rows.isEmpty {
+                        try store.loadInvoiceChunk(inputs, run: cursor.runId, source: source, cursor: done + rows.count,
+                                                   now: context.now)
+                        done += rows.count
+                        loaded += inputs.count
+                        Faults.check("batch.after-chunk")
+                    }
+                    if rows.count < pageSize { break }
+                    page += 1
+                }
+                offset = done
+                stage += 1
+            }
+        } catch {
+            let reason: String
+            switch error {
+            case let failure as Failure: reason = failure.message
+            case let data as QuickBooksDataError: reason = "Xero answered data Patchbay cannot read: \(data.message)"
+            default: throw error
+            }
+            let message = Redaction(secrets).apply("\(reason); \(done) rows read so far: the next run resumes after them")
+            try store.noteBatchRun(cursor.runId, error: message)
+            let failed = try store.recordFailedBatchRun(job: job, connector: source, rowsRead: 0, error: message,
+                                                        now: context.now)
+            context.logger.warning("xero pull stopped", metadata: ["job": "\(job)", "error": "\(message)"])
+            return BatchReport(runId: failed, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0, resumed: cursor.resumed)
+        }
+        try store.finishBatchRun(cursor.runId, source: source, snapshot: !cursor.resumed, currencies: nil,
+                                 rowsRejected: 0, now: context.now)
+        return BatchReport(runId: cursor.runId, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0, resumed: cursor.resumed)
+    }
+
+    func url(_ stage: Stage, page: Int, size: Int) -> String {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&=+?#\"")
+        let filter = stage.filter.addingPercentEncoding(withAllowedCharacters: allowed) ?? stage.filter
+        return "\(baseURL)/api.xro/2.0/\(stage.rawValue)?where=\(filter)&Statuses=AUTHORISED&page=\(page)&pageSize=\(size)"
+    }
+
+    static func rows(_ body: [UInt8], stage: Stage) throws -> [[String: Any]] {
+        let object = try QuickBooksResponse.object(body)
+        guard let list = object[stage.rawValue] else { return [] }
+        guard let rows = list as? [[String: Any]] else {
+            throw QuickBooksDataError(message: "\(stage.rawValue) is not a list")
+        }
+        return rows
+    }
+
+    static func itemCount(_ body: [UInt8]) throws -> Int {
+        let object = try QuickBooksResponse.object(body)
+        guard let count = ((object["pagination"] as? [String: Any])?["itemCount"] as? NSNumber)?.intValue else {
+            throw QuickBooksDataError(message: "the answer has no pagination.itemCount to resume by")
+        }
+        return count
+    }
+
+    /// GETs one page; waits out a 429 whose `Retry-After` is within `maxWait` (three times at most).
+    func get(_ url: String) async throws -> [UInt8] {
+        var request = OutboundRequest(method: "GET", url: url, headers: headers, body: [])
+        request.headers["Accept"] = "application/json"
+        var waits = 0
+        while true {
+            let response: OutboundResponse
+            do {
+                response = try await transport.send(request, timeout: timeout)
+            } catch {
+                switch error {
+                case .timeout: throw Failure(message: "Xero did not answer within the timeout")
+                case .connection(let why): throw Failure(message: "cannot reach Xero at \(baseURL): \(why)")
+                }
+            }
+            switch response.status {
+            case 200..<300:
+                return response.body
+            case 429:
+                let retryAfter = response.header("Retry-After").flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }
+                if let retryAfter, retryAfter <= maxWait, waits < 3 {
+                    waits += 1
+                    try await Task.sleep(for: .milliseconds(Int64(max(0, retryAfter) * 1000)))
+                    continue
+                }
+                let problem = XeroResponse.rateLimitProblem(headers: response.headers) ?? "Xero rate limit reached"
+                let wait = retryAfter.map { "Retry-After \(OptionReader.format($0))" } ?? "no Retry-After"
+                throw Failure(message: "\(problem) (HTTP 429, \(wait))")
+            case 401:
+                throw Failure(message: "Xero refused the credentials (HTTP 401): \(QuickBooksResponse.excerpt(response.body)); refresh the access token")
+            default:
+                throw Failure(message: "Xero answered HTTP \(response.status): \(XeroResponse.errorMessage(status: response.status, body: response.body) ?? QuickBooksResponse.excerpt(response.body))")
+            }
+        }
+    }
+}
+
+/// One Xero invoice or credit note as an `InvoiceInput`, read as the `xero-csv` reader reads an export.
+enum XeroRecord {
+    static func input(_ row: [String: Any], stage: XeroInvoicesPull.Stage, position: Int) throws -> InvoiceInput {
+        let isInvoice = stage == .invoices
+        let id = row[isInvoice ? "InvoiceID" : "CreditNoteID"] as? String ?? ""
+        let number = row[isInvoice ? "InvoiceNumber" : "CreditNoteNumber"] as? String ?? ""
+        let what = "\(isInvoice ? "invoice" : "credit note") \(number.isEmpty ? id : number)"
+        guard !id.isEmpty else { throw QuickBooksDataError(message: "\(what) has no id") }
+        guard let customer = (row["Contact"] as? [String: Any])?["Name"] as? String else {
+            throw QuickBooksDataError(message: "\(what) has no Contact.Name")
+        }
+        let currency = (row["CurrencyCode"] as? String ?? "").uppercased()
+        func date(_ key: String) -> String? { (row[key] as? String).map { String($0.prefix(10)) } }
+        guard let issue = date("DateString") else { throw QuickBooksDataError(message: "\(what) has no DateString") }
+        let due = date("DueDateString") ?? issue
+        func amount(_ key: String) throws -> Int64 {
+            guard let value = row[key] as? NSNumber else { throw QuickBooksDataError(message: "\(what) has no \(key)") }
+            do {
+                return try Money.parseMinor(QuickBooksRecord.decimalText(value), currency: currency)
+            } catch {
+                throw QuickBooksDataError(message: "\(what): \(key) \(value) is not an amount in \(currency)")
+            }
+        }
+        var total = try amount("Total")
+        var open = try amount(isInvoice ? "AmountDue" : "RemainingCredit")
+        if !isInvoice {
+            total = -abs(total)
+            open = -abs(open)
+        }
+        let input = InvoiceInput(externalId: number.isEmpty ? id : number, number: number,
+                                 kind: isInvoice ? .invoice : .creditMemo, customer: customer, currency: currency,
+                                 issueDate: issue, dueDate: due, totalMinor: total, openMinor: open, line: position)
+        if let problem = InvoiceInput.firstProblem(in: [input]) {
+            throw QuickBooksDataError(message: "\(what): \(problem.message)")
+        }
+        return input
+    }
+}
+
+extension ConnectorModule {
+    /// `xero-invoices-pull`: authorised sales invoices and credit notes pulled from Xero.
+    public static let xeroInvoicesPull = ConnectorModule(
+        name: "xero-invoices-pull", role: .batch,
+        summary: "pulls authorised sales invoices and credit notes from Xero") { options, context, _ in
+        var secrets: [String] = []
+        let baseText = options.string("base_url") ?? "https://api.xero.com"
+        let base = options.interpolated(baseText, key: "base_url")
+        if let base, URL(string: base)?.host == nil || !["http", "https"].contains(URL(string: base)?.scheme ?? "") {
+            options.problem("base_url", "expected an http:// or https:// URL like https://api.xero.com")
+        }
+        var headers: [String: String] = [:]
+        for (name, value, _) in options.stringMap("headers") ?? [] {
+            let sensitive = OptionReader.isCredentialHeader(name)
+            if sensitive, !value.contains("${") {
+                options.problem("headers", "\(name) holds a credential: reference an environment variable, like 'Bearer ${XERO_ACCESS_TOKEN}'")
+                continue
+            }
+            guard let resolved = options.interpolated(value, key: "headers") else { continue }
+            headers[name] = resolved
+            secrets += options.referencedSecrets(value)
+            if sensitive { secrets += [resolved] + options.referencedValues(value) }
+        }
+        if !headers.keys.contains(where: { $0.lowercased() == "xero-tenant-id" }) {
+            options.problem("headers", "Xero needs the organisation: Xero-Tenant-Id: ${XERO_TENANT_ID}")
+        }
+        let pageSize = options.int("page_size", in: 1...1000) ?? 100
+        let timeout = options.duration("timeout", in: 0.1...600) ?? 30
+        let maxWait = options.duration("max_wait", in: 0...3600) ?? 60
+        guard let base else { return nil }
+        return .batch(XeroInvoicesPull(baseURL: base, headers: headers, pageSize: pageSize,
+                                       timeout: .milliseconds(Int64(timeout * 1000)), maxWait: maxWait,
+                                       secrets: secrets.uniqued(), transport: context.transport ?? context.deferredTransport))
+    }
+}

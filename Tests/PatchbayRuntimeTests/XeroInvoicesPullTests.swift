@@ -1,0 +1,208 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import PatchbayConnectors
+import PatchbayHub
+import PatchbayRuntime
+@testable import PatchbayStore
+import Testing
+import TestSupport
+
+private let xeroToken = "xero-access-token-51c0ffee"
+private let xeroTenant = "7d5c3b1a-0000-4000-8000-00000000beef"
+private let xeroRunTime = Date(timeIntervalSince1970: 1_795_000_000)
+
+/// Xero's Accounting API on 127.0.0.1: `GET /api.xro/2.0/Invoices` and `/CreditNotes` with
+/// `where=Type=="ACCREC"`, `Statuses=AUTHORISED`, `page`, `pageSize`; answers carry `pagination` and
+/// the rate-limit headers (`X-DayLimit-Remaining`, `X-MinLimit-Remaining`).
+final class XeroAPIMock: @unchecked Sendable {
+    struct Call: Sendable, Equatable {
+        var endpoint: String
+        var page: Int
+        var size: Int
+    }
+
+    private let lock = NSLock()
+    private var rows: [String: [[String: Any]]]
+    private var log: [Call] = []
+    private var override: (@Sendable (Int, Call) -> (Int, [String: String], String)?)?
+    let port: Int
+    private var task: Task<Void, Never>?
+
+    init() async throws {
+        let fixture = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.local("xero-api/open-items.json"))) as! [String: Any]
+        rows = ["Invoices": fixture["Invoices"] as! [[String: Any]], "CreditNotes": fixture["CreditNotes"] as! [[String: Any]]]
+        port = try MockSaaS.freePort()
+        let router = Router()
+        router.get("/api.xro/2.0/{endpoint}") { request, context in try self.handle(request, context: context) }
+        var logger = Logger(label: "xero-mock")
+        logger.logLevel = .critical
+        let ready = AsyncStream<Void>.makeStream()
+        task = Task {
+            try? await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: self.port)),
+                                   onServerRunning: { _ in ready.continuation.yield() }, logger: logger).runService()
+        }
+        for await _ in ready.stream { break }
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var calls: [Call] { lock.withLock { log } }
+
+    func answer(_ override: (@Sendable (Int, Call) -> (Int, [String: String], String)?)?) {
+        lock.withLock { self.override = override }
+    }
+
+    func stop() { task?.cancel() }
+
+    private func handle(_ request: Request, context: BasicRequestContext) throws -> Response {
+        let endpoint = context.parameters.get("endpoint") ?? ""
+        let query = request.uri.queryParameters
+        let call = Call(endpoint: endpoint, page: query["page"].flatMap { Int(String($0)) } ?? 1,
+                        size: query["pageSize"].flatMap { Int(String($0)) } ?? 100)
+        let (n, override) = lock.withLock { () -> (Int, (@Sendable (Int, Call) -> (Int, [String: String], String)?)?) in
+            log.append(call)
+            return (log.count, self.override)
+        }
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        fields[HTTPField.Name("X-DayLimit-Remaining")!] = "\(5000 - n)"
+        fields[HTTPField.Name("X-MinLimit-Remaining")!] = "\(max(0, 60 - n))"
+        guard request.headers[.authorization] == "Bearer \(xeroToken)",
+              request.headers[HTTPField.Name("Xero-Tenant-Id")!] == xeroTenant else {
+            let echo = request.headers[.authorization] ?? ""
+            return Response(status: .unauthorized, headers: fields, body: .init(byteBuffer: ByteBuffer(
+                string: #"{"Type":null,"Title":"Unauthorized","Status":401,"Detail":"AuthenticationUnsuccessful: \#(echo)"}"#)))
+        }
+        if let (status, headers, body) = override?(n, call) {
+            for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
+            return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        guard query["Statuses"] == "AUTHORISED", let filter = query["where"].map(String.init) else {
+            return Response(status: .badRequest, headers: fields)
+        }
+        let type = filter == #"Type=="ACCREC""# ? "ACCREC" : filter == #"Type=="ACCRECCREDIT""# ? "ACCRECCREDIT" : "?"
+        let listed = lock.withLock { rows[endpoint] ?? [] }
+            .filter { $0["Status"] as? String == "AUTHORISED" && $0["Type"] as? String == type }
+        let page = Array(listed.dropFirst((call.page - 1) * call.size).prefix(call.size))
+        let pageCount = (listed.count + call.size - 1) / call.size
+        let answer: [String: Any] = [
+            "Id": UUID().uuidString, "Status": "OK", "ProviderName": "Patchbay tests", "DateTimeUTC": "/Date(0)/",
+            "pagination": ["page": call.page, "pageSize": call.size, "pageCount": pageCount, "itemCount": listed.count],
+            endpoint: page,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: answer)
+        return Response(status: .ok, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+private final class XeroPullHarness: @unchecked Sendable {
+    let store: Store
+    let directory: TemporaryDirectory
+    let connector: Connector
+    let job: any BatchJob
+
+    init(mock: XeroAPIMock, pageSize: Int, extra: String = "", token: String = xeroToken) throws {
+        (store, directory) = try makeTestStore(homeCurrency: "EUR")
+        connector = try store.saveConnector(ConnectorSpec(name: "xero-ar", module: "xero-invoices-pull", pattern: .batch,
+                                                          system: "Xero", direction: .source))
+        let yaml = """
+            connectors:
+              xero-ar:
+                module: xero-invoices-pull
+                base_url: \(mock.baseURL)
+                page_size: \(pageSize)
+                headers:
+                  Authorization: Bearer ${XERO_ACCESS_TOKEN}
+                  Xero-Tenant-Id: ${XERO_TENANT_ID}
+                schedule: hourly
+            \(extra)
+            """
+        var registry = ConnectorRegistry.builtIn
+        registry.register(.xeroInvoicesPull)
+        let config = try HubConfig.parse(yaml: yaml, file: "test.yaml", context: ModuleContext(
+            environment: ["XERO_ACCESS_TOKEN": token, "XERO_TENANT_ID": xeroTenant], baseDirectory: directory.url,
+            transport: LoopbackTransport()), registry: registry)
+        guard case .batch(let job) = config.connectors[0].built else { throw CocoaError(.featureUnsupported) }
+        self.job = job
+    }
+
+    deinit { directory.remove() }
+
+    func run(now: Date = xeroRunTime) async throws -> BatchReport {
+        var logger = Logger(label: "xero-test")
+        logger.logLevel = .critical
+        return try await job.run(BatchContext(store: store, connector: connector, now: now, logger: logger))
+    }
+
+    func runs() throws -> [BatchRun] { try store.batchRuns(limit: 100).sorted { $0.id < $1.id } }
+}
+
+/// `Tests/Fixtures/xero/sales-invoices.csv` through the existing `xero-csv` path.
+private func xeroAgingFromCSV() async throws -> [CurrencyAging] {
+    let (store, directory) = try makeTestStore(homeCurrency: "EUR")
+    defer { directory.remove() }
+    let connector = try store.saveConnector(ConnectorSpec(name: "ar", module: "xero-csv", pattern: .batch, system: "Xero",
+                                                          direction: .source))
+    let job = InvoiceExportJob(file: Fixtures.local("xero/sales-invoices.csv"), format: .xero, currency: "EUR")
+    _ = try await job.run(BatchContext(store: store, connector: connector, now: xeroRunTime, logger: Logger(label: "csv")))
+    return try store.aging(asOf: "2026-11-30", by: .due)
+}
+
+@Suite("xero-invoices-pull: invoices pulled from Xero's Accounting API", .serialized)
+struct XeroInvoicesPullTests {
+    @Test("paged pull of authorised sales invoices and credit notes ages like the xero-csv import, per currency, to the cent")
+    func pagedPullAgesLikeTheCSVImport() async throws {
+        let mock = try await XeroAPIMock()
+        defer { mock.stop() }
+        let hub = try XeroPullHarness(mock: mock, pageSize: 2)
+        let report = try await hub.run()
+        #expect(report.rowsRead == 5 && report.rowsLoaded == 5)
+        // Four authorised sales invoices fill two pages: the third, empty, ends them.
+        #expect(mock.calls == [.init(endpoint: "Invoices", page: 1, size: 2), .init(endpoint: "Invoices", page: 2, size: 2),
+                               .init(endpoint: "Invoices", page: 3, size: 2), .init(endpoint: "CreditNotes", page: 1, size: 2)])
+        let api = try hub.store.aging(asOf: "2026-11-30", by: .due)
+        #expect(api.map(\.currency) == ["EUR", "GBP", "USD"])
+        #expect(api == (try await xeroAgingFromCSV()))
+        let eur = try #require(api.first)
+        #expect(eur.totalMinor == 14_161 + 98_050 - 5_000)
+    }
+
+    @Test("a run stopped in the credit notes resumes there, loading nothing twice")
+    func resumesAtItsCursor() async throws {
+        let mock = try await XeroAPIMock()
+        defer { mock.stop() }
+        let hub = try XeroPullHarness(mock: mock, pageSize: 2)
+        mock.answer { _, call in call.endpoint == "CreditNotes" ? (503, [:], "{}") : nil }
+        let first = try await hub.run()
+        #expect(first.rowsRead == 4)
+        #expect(try hub.runs().map(\.status) == [.running, .failed])
+        mock.answer(nil)
+        let before = mock.calls.count
+        let second = try await hub.run()
+        #expect(second.resumed && second.rowsLoaded == 1 && second.rowsRead == 5)
+        #expect(Array(mock.calls.dropFirst(before)) == [.init(endpoint: "Invoices", page: 1, size: 1),
+                                                         .init(endpoint: "CreditNotes", page: 1, size: 2)])
+        #expect(try hub.runs().map(\.status) == [.succeeded, .failed])
+        #expect(try hub.store.aging(asOf: "2026-11-30", by: .due) == (try await xeroAgingFromCSV()))
+    }
+
+    @Test("a 429 beyond max_wait and a 401 are failed runs with Xero's reason, without the token")
+    func limitsAndRefusals() async throws {
+        let mock = try await XeroAPIMock()
+        defer { mock.stop() }
+        let hub = try XeroPullHarness(mock: mock, pageSize: 2, extra: "    max_wait: 5s")
+        mock.answer { _, _ in (429, ["Retry-After": "60", "X-Rate-Limit-Problem": "minute"], "") }
+        _ = try await hub.run()
+        #expect(try hub.runs().last?.error?.hasPrefix("Xero minute limit reached (HTTP 429, Retry-After 1m)") == true)
+        mock.answer { n, _ in n == 2 ? (429, ["Retry-After": "1", "X-Rate-Limit-Problem": "minute"], "") : nil }
+        let waited = try await hub.run()
+        #expect(waited.rowsRead == 5)
+
+        let refused = try XeroPullHarness(mock: mock, pageSize: 2, token: "a-stale-token-1234")
+        _ = try await refused.run()
+        let reason = try #require(try refused.runs().last?.error)
+        #expect(reason.contains("HTTP 401") && reason.contains("AuthenticationUnsuccessful") && !reason.contains("a-stale-token-1234"))
+    }
+}
