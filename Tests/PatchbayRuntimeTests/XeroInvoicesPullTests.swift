@@ -22,6 +22,8 @@ final class XeroAPIMock: @unchecked Sendable {
         var endpoint: String
         var page: Int
         var size: Int
+        var statuses = "AUTHORISED"
+        var since: String? = nil
     }
 
     private let lock = NSLock()
@@ -56,11 +58,23 @@ final class XeroAPIMock: @unchecked Sendable {
 
     func stop() { task?.cancel() }
 
+    /// Changes one row (by number), marking it modified for `If-Modified-Since`.
+    func update(_ endpoint: String, number: String, _ change: (inout [String: Any]) -> Void) {
+        lock.withLock {
+            let key = endpoint == "Invoices" ? "InvoiceNumber" : "CreditNoteNumber"
+            guard let index = rows[endpoint]?.firstIndex(where: { $0[key] as? String == number }) else { return }
+            change(&rows[endpoint]![index])
+            rows[endpoint]![index]["_modified"] = true
+        }
+    }
+
     private func handle(_ request: Request, context: BasicRequestContext) throws -> Response {
         let endpoint = context.parameters.get("endpoint") ?? ""
         let query = request.uri.queryParameters
         let call = Call(endpoint: endpoint, page: query["page"].flatMap { Int(String($0)) } ?? 1,
-                        size: query["pageSize"].flatMap { Int(String($0)) } ?? 100)
+                        size: query["pageSize"].flatMap { Int(String($0)) } ?? 100,
+                        statuses: query["Statuses"].map(String.init) ?? "",
+                        since: request.headers[HTTPField.Name("If-Modified-Since")!])
         let (n, override) = lock.withLock { () -> (Int, (@Sendable (Int, Call) -> (Int, [String: String], String)?)?) in
             log.append(call)
             return (log.count, self.override)
@@ -79,12 +93,15 @@ final class XeroAPIMock: @unchecked Sendable {
             for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
             return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
         }
-        guard query["Statuses"] == "AUTHORISED", let filter = query["where"].map(String.init) else {
+        let statuses = Set(call.statuses.split(separator: ",").map(String.init))
+        guard !statuses.isEmpty, let filter = query["where"].map(String.init) else {
             return Response(status: .badRequest, headers: fields)
         }
         let type = filter == #"Type=="ACCREC""# ? "ACCREC" : filter == #"Type=="ACCRECCREDIT""# ? "ACCRECCREDIT" : "?"
         let listed = lock.withLock { rows[endpoint] ?? [] }
-            .filter { $0["Status"] as? String == "AUTHORISED" && $0["Type"] as? String == type }
+            .filter { statuses.contains($0["Status"] as? String ?? "") && $0["Type"] as? String == type }
+            // If-Modified-Since: only what a test changed.
+            .filter { call.since == nil || $0["_modified"] as? Bool == true }
         let page = Array(listed.dropFirst((call.page - 1) * call.size).prefix(call.size))
         let pageCount = (listed.count + call.size - 1) / call.size
         let answer: [String: Any] = [
@@ -167,6 +184,36 @@ struct XeroInvoicesPullTests {
         #expect(api == (try await xeroAgingFromCSV()))
         let eur = try #require(api.first)
         #expect(eur.totalMinor == 14_161 + 98_050 - 5_000)
+    }
+
+    @Test("between full runs a run asks If-Modified-Since the last one, settles what was paid, and a day later a full run is the snapshot again")
+    func incrementalRunsBetweenFullOnes() async throws {
+        let mock = try await XeroAPIMock()
+        defer { mock.stop() }
+        let hub = try XeroPullHarness(mock: mock, pageSize: 2)
+        _ = try await hub.run()
+        let full = try hub.store.aging(asOf: "2026-11-30", by: .due)
+        mock.update("Invoices", number: "INV-0102") {
+            $0["Status"] = "PAID"
+            $0["AmountDue"] = 0
+            $0["AmountPaid"] = 1200
+        }
+        let before = mock.calls.count
+        let incremental = try await hub.run(now: xeroRunTime.addingTimeInterval(3600))
+        #expect(incremental.rowsRead == 1 && incremental.rowsLoaded == 1)
+        let calls = Array(mock.calls.dropFirst(before))
+        #expect(calls.map(\.endpoint) == ["Invoices", "CreditNotes"])
+        #expect(calls.allSatisfy { $0.since == "2026-11-18T11:06:40" })
+        #expect(calls.allSatisfy { $0.statuses == "AUTHORISED,PAID,VOIDED,DELETED" })
+        let after = try hub.store.aging(asOf: "2026-11-30", by: .due)
+        #expect(after.map(\.currency) == ["EUR", "USD"])
+        #expect(after.filter { $0.currency != "GBP" } == full.filter { $0.currency != "GBP" })
+
+        let later = mock.calls.count
+        _ = try await hub.run(now: xeroRunTime.addingTimeInterval(86400 + 60))
+        #expect(mock.calls.dropFirst(later).allSatisfy { $0.since == nil && $0.statuses == "AUTHORISED" })
+        #expect(try hub.store.aging(asOf: "2026-11-30", by: .due) == after)
+        #expect(try hub.runs().map(\.status) == [.succeeded, .succeeded, .succeeded])
     }
 
     @Test("a run stopped in the credit notes resumes there, loading nothing twice")

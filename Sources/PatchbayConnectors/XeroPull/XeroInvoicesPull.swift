@@ -7,9 +7,11 @@ import PatchbayStore
 ///
 /// Pages (`page`, `pageSize`) are loaded one by one with the run's cursor, as `quickbooks-online`
 /// does: a run stopped by a crash, a 401, a 5xx or a 429 beyond `max_wait` is a failed run with its
-/// reason, and the next scheduled run resumes after its last committed page. A run read in one go is a
-/// snapshot of the organisation: open items it no longer lists are closed; a resumed run closes nothing.
-/// Credit notes count negative, as the `xero-csv` reader counts them.
+/// reason, and the next scheduled run resumes after its last committed page. A full run read in one go
+/// is a snapshot of the organisation: open items it no longer lists are closed; a resumed run closes
+/// nothing. Between full runs (`full_every`, default 24 h), a run after a successful one is incremental:
+/// `If-Modified-Since` its start, every status (a paid, voided or deleted item comes back with nothing
+/// due and is settled), no snapshot. Credit notes count negative, as the `xero-csv` reader counts them.
 public struct XeroInvoicesPull: BatchJob {
     enum Stage: String, CaseIterable {
         case invoices = "Invoices"
@@ -23,11 +25,14 @@ public struct XeroInvoicesPull: BatchJob {
     public var pageSize: Int
     public var timeout: Duration
     public var maxWait: TimeInterval
+    /// How often a run is a full snapshot; the runs between ask only for what changed. 0: always full.
+    public var fullEvery: TimeInterval
     public var secrets: [String]
     var transport: any HTTPTransport
 
     init(baseURL: String, headers: [String: String], pageSize: Int = 100, timeout: Duration = .seconds(30),
-         maxWait: TimeInterval = 60, secrets: [String], transport: any HTTPTransport) {
+         maxWait: TimeInterval = 60, fullEvery: TimeInterval = 86400, secrets: [String], transport: any HTTPTransport) {
+        self.fullEvery = fullEvery
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.headers = headers
         self.pageSize = max(1, pageSize)
@@ -45,7 +50,17 @@ public struct XeroInvoicesPull: BatchJob {
         let source = context.connector.id
         let tenant = headers.first { $0.key.lowercased() == "xero-tenant-id" }?.value ?? ""
         // Pages are only resumable at the same size.
-        let input = "xero-invoices-pull tenant \(tenant) pages of \(pageSize)"
+        var input = "xero-invoices-pull tenant \(tenant) pages of \(pageSize)"
+        // Incremental after a successful run, until the last full run is `fullEvery` old.
+        var since: Date?
+        if fullEvery > 0, let last = try store.lastBatchRun(job: job), last.status == .succeeded,
+           let lastInput = last.input, lastInput.hasPrefix(input) {
+            let full = Self.fullRunStart(lastInput) ?? last.startedAt
+            if context.now.millis - full < Int64(fullEvery * 1000) {
+                since = Date(millis: last.startedAt)
+                input += " modified since \(last.startedAt) full \(full)"
+            }
+        }
         let cursor = try store.beginBatchRun(job: job, connector: source, input: input, now: context.now)
         var done = cursor.rowsDone
         var loaded = 0
@@ -65,12 +80,13 @@ public struct XeroInvoicesPull: BatchJob {
                 let current = stages[stage]
                 var page = (done - offset) / pageSize + 1
                 while true {
-                    let body = try await get(url(current, page: page, size: pageSize))
+                    let body = try await get(url(current, page: page, size: pageSize, since: since), since: since)
                     let rows = try Self.rows(body, stage: current)
                     var inputs: [InvoiceInput] = []
                     for (i, row) in rows.enumerated() {
                         let input = try XeroRecord.input(row, stage: current, position: done + i + 1)
-                        if input.openMinor != 0 { inputs.append(input) }
+                        // An incremental run keeps what is settled now: that is the news it brings.
+                        if input.openMinor != 0 || since != nil { inputs.append(input) }
                     }
                     if !rows.isEmpty {
                         try store.loadInvoiceChunk(inputs, run: cursor.runId, source: source, cursor: done + rows.count,
@@ -99,16 +115,31 @@ public struct XeroInvoicesPull: BatchJob {
             context.logger.warning("xero pull stopped", metadata: ["job": "\(job)", "error": "\(message)"])
             return BatchReport(runId: failed, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0, resumed: cursor.resumed)
         }
-        try store.finishBatchRun(cursor.runId, source: source, snapshot: !cursor.resumed, currencies: nil,
+        try store.finishBatchRun(cursor.runId, source: source, snapshot: !cursor.resumed && since == nil, currencies: nil,
                                  rowsRejected: 0, now: context.now)
         return BatchReport(runId: cursor.runId, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0, resumed: cursor.resumed)
     }
 
-    func url(_ stage: Stage, page: Int, size: Int) -> String {
+    /// The start of the last full run, from an incremental run's input (`… full <ms>`).
+    static func fullRunStart(_ input: String) -> Int64? {
+        guard let range = input.range(of: " full ") else { return nil }
+        return Int64(input[range.upperBound...])
+    }
+
+    /// `2026-11-30T09:00:00`, UTC, as Xero reads `If-Modified-Since`.
+    static func modifiedSince(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
+        return formatter.string(from: date)
+    }
+
+    func url(_ stage: Stage, page: Int, size: Int, since: Date? = nil) -> String {
         var allowed = CharacterSet.urlQueryAllowed
         allowed.remove(charactersIn: "&=+?#\"")
         let filter = stage.filter.addingPercentEncoding(withAllowedCharacters: allowed) ?? stage.filter
-        return "\(baseURL)/api.xro/2.0/\(stage.rawValue)?where=\(filter)&Statuses=AUTHORISED&page=\(page)&pageSize=\(size)"
+        return "\(baseURL)/api.xro/2.0/\(stage.rawValue)?where=\(filter)&Statuses=\(since == nil ? "AUTHORISED" : "AUTHORISED,PAID,VOIDED,DELETED")&page=\(page)&pageSize=\(size)"
     }
 
     static func rows(_ body: [UInt8], stage: Stage) throws -> [[String: Any]] {
@@ -129,9 +160,10 @@ public struct XeroInvoicesPull: BatchJob {
     }
 
     /// GETs one page; waits out a 429 whose `Retry-After` is within `maxWait` (three times at most).
-    func get(_ url: String) async throws -> [UInt8] {
+    func get(_ url: String, since: Date? = nil) async throws -> [UInt8] {
         var request = OutboundRequest(method: "GET", url: url, headers: headers, body: [])
         request.headers["Accept"] = "application/json"
+        if let since { request.headers["If-Modified-Since"] = Self.modifiedSince(since) }
         var waits = 0
         while true {
             let response: OutboundResponse
@@ -146,6 +178,8 @@ public struct XeroInvoicesPull: BatchJob {
             switch response.status {
             case 200..<300:
                 return response.body
+            case 304:
+                return Array(#"{"Invoices":[],"CreditNotes":[]}"#.utf8)
             case 429:
                 let retryAfter = response.header("Retry-After").flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }
                 if let retryAfter, retryAfter <= maxWait, waits < 3 {
@@ -233,9 +267,10 @@ extension ConnectorModule {
         let pageSize = options.int("page_size", in: 1...1000) ?? 100
         let timeout = options.duration("timeout", in: 0.1...600) ?? 30
         let maxWait = options.duration("max_wait", in: 0...3600) ?? 60
+        let fullEvery = options.duration("full_every", in: 0...(31 * 86400)) ?? 86400
         guard let base else { return nil }
         return .batch(XeroInvoicesPull(baseURL: base, headers: headers, pageSize: pageSize,
                                        timeout: .milliseconds(Int64(timeout * 1000)), maxWait: maxWait,
-                                       secrets: secrets.uniqued(), transport: context.transport ?? context.deferredTransport))
+                                       fullEvery: fullEvery, secrets: secrets.uniqued(), transport: context.transport ?? context.deferredTransport))
     }
 }
