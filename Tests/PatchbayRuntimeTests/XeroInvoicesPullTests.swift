@@ -30,6 +30,12 @@ final class XeroAPIMock: @unchecked Sendable {
     private var rows: [String: [[String: Any]]]
     private var log: [Call] = []
     private var override: (@Sendable (Int, Call) -> (Int, [String: String], String)?)?
+    /// Whether answers carry `pagination` (Xero's older answers do not).
+    var paginated: Bool {
+        get { lock.withLock { _paginated } }
+        set { lock.withLock { _paginated = newValue } }
+    }
+    private var _paginated = true
     let port: Int
     private var task: Task<Void, Never>?
 
@@ -104,11 +110,13 @@ final class XeroAPIMock: @unchecked Sendable {
             .filter { call.since == nil || $0["_modified"] as? Bool == true }
         let page = Array(listed.dropFirst((call.page - 1) * call.size).prefix(call.size))
         let pageCount = (listed.count + call.size - 1) / call.size
-        let answer: [String: Any] = [
+        var answer: [String: Any] = [
             "Id": UUID().uuidString, "Status": "OK", "ProviderName": "Patchbay tests", "DateTimeUTC": "/Date(0)/",
-            "pagination": ["page": call.page, "pageSize": call.size, "pageCount": pageCount, "itemCount": listed.count],
             endpoint: page,
         ]
+        if paginated {
+            answer["pagination"] = ["page": call.page, "pageSize": call.size, "pageCount": pageCount, "itemCount": listed.count]
+        }
         let data = try JSONSerialization.data(withJSONObject: answer)
         return Response(status: .ok, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
@@ -232,6 +240,23 @@ struct XeroInvoicesPullTests {
         #expect(Array(mock.calls.dropFirst(before)) == [.init(endpoint: "Invoices", page: 1, size: 1),
                                                          .init(endpoint: "CreditNotes", page: 1, size: 2)])
         #expect(try hub.runs().map(\.status) == [.succeeded, .failed])
+        #expect(try hub.store.aging(asOf: "2026-11-30", by: .due) == (try await xeroAgingFromCSV()))
+    }
+
+    @Test("without pagination.itemCount a resumed run reads again from the start, storing nothing twice")
+    func resumesWithoutItemCount() async throws {
+        let mock = try await XeroAPIMock()
+        defer { mock.stop() }
+        let hub = try XeroPullHarness(mock: mock, pageSize: 2)
+        mock.answer { _, call in call.endpoint == "CreditNotes" ? (503, [:], "{}") : nil }
+        _ = try await hub.run()
+        mock.answer(nil)
+        mock.paginated = false
+        let second = try await hub.run()
+        #expect(second.resumed && second.rowsRead == 5)
+        #expect(try hub.runs().map(\.status) == [.succeeded, .failed])
+        let count = try hub.store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM invoices") }
+        #expect(count == 5)
         #expect(try hub.store.aging(asOf: "2026-11-30", by: .due) == (try await xeroAgingFromCSV()))
     }
 

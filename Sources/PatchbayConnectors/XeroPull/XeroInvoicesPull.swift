@@ -69,11 +69,16 @@ public struct XeroInvoicesPull: BatchJob {
             var stage = 0
             var offset = 0  // rows of the stages before the current one
             if cursor.resumed, done > 0 {
-                // Xero gives no count, but every page answer carries `pagination.itemCount`.
-                let invoices = try Self.itemCount(try await get(url(.invoices, page: 1, size: 1)))
-                if done >= invoices {
-                    stage = 1
-                    offset = invoices
+                // Xero gives no count, but its page answers carry `pagination.itemCount`. Without it the
+                // run reads again from the start: the rows are upserted, so nothing is stored twice.
+                if let invoices = Self.itemCount(try await get(url(.invoices, page: 1, size: 1, since: since), since: since)) {
+                    if done >= invoices {
+                        stage = 1
+                        offset = invoices
+                    }
+                } else {
+                    context.logger.notice("no pagination.itemCount: the resumed run reads from the start", metadata: ["job": "\(job)"])
+                    done = 0
                 }
             }
             while stage < stages.count {
@@ -151,12 +156,9 @@ public struct XeroInvoicesPull: BatchJob {
         return rows
     }
 
-    static func itemCount(_ body: [UInt8]) throws -> Int {
-        let object = try QuickBooksResponse.object(body)
-        guard let count = ((object["pagination"] as? [String: Any])?["itemCount"] as? NSNumber)?.intValue else {
-            throw QuickBooksDataError(message: "the answer has no pagination.itemCount to resume by")
-        }
-        return count
+    static func itemCount(_ body: [UInt8]) -> Int? {
+        guard let object = try? QuickBooksResponse.object(body) else { return nil }
+        return ((object["pagination"] as? [String: Any])?["itemCount"] as? NSNumber)?.intValue
     }
 
     /// GETs one page; waits out a 429 whose `Retry-After` is within `maxWait` (three times at most).
