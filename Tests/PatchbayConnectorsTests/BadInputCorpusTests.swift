@@ -625,7 +625,7 @@ private enum ConfigCases {
             problem("connectors.orders", 5, "appears twice in the same mapping (first on line 2)")]),
         ConfigCase(file: "unknown-module.yaml", problems: [
             problem("connectors.invoices.module", 3,
-                    "no module named 'xeroo'; known: csv-events, exec, file, http, quickbooks-csv, slack, smtp, webhook, xero, xero-csv")]),
+                    "no module named 'xeroo'; known: csv-events, exec, file, http, quickbooks-csv, quickbooks-online, slack, smtp, webhook, xero, xero-csv, xero-invoices-pull")]),
         ConfigCase(file: "unknown-source.yaml", problems: [
             problem("connectors.erp.from", 8, "'shopfy-orders' is not a source connector of this file")]),
         ConfigCase(file: "no-connectors.yaml", problems: [problem("", 1, "missing required key 'connectors'")]),

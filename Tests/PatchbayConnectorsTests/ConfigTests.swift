@@ -534,7 +534,7 @@ struct ConfigTests {
             """)
         let p = problem("connectors.target.module", in: problems)
         #expect(p?.line == 3)
-        #expect(p?.message == "no module named 'htp'; known: csv-events, exec, file, http, quickbooks-csv, slack, smtp, webhook, xero, xero-csv")
+        #expect(p?.message == "no module named 'htp'; known: csv-events, exec, file, http, quickbooks-csv, quickbooks-online, slack, smtp, webhook, xero, xero-csv, xero-invoices-pull")
         // The keys of an unknown module cannot be judged: they are not reported as unknown.
         #expect(problems.count == 1, "\(problems)")
     }

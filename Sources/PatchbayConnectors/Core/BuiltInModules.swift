@@ -32,7 +32,7 @@ extension ConnectorRegistry {
     /// Every module Patchbay ships. A new module is a folder in this target and one line here.
     public static let builtIn = ConnectorRegistry([
         .webhook, .http, .xero, .file, .exec, .invoiceExport(.quickbooks), .invoiceExport(.xero), .csvEvents,
-        .slack, .smtp,
+        .slack, .smtp, .quickbooksOnline, .xeroInvoicesPull,
     ])
 }
 
