@@ -52,9 +52,10 @@ struct DashboardEndToEndTests {
         try tmux.send("Enter")
         // Wait for the filtered rows themselves (the list's position, "1/N"), not only the filter in
         // the status line: it shows before the page arrives, and enter on "Loading…" opens nothing.
-        try tmux.waitFor { $0.contains("Event history") && $0.contains("state=delivered") && $0.contains(" 1/") }
+        try tmux.waitFor(timeout: 90) { $0.contains("Event history") && $0.contains("state=delivered") && $0.contains(" 1/") }
         try tmux.send("Enter")
-        let detail = try tmux.waitFor { $0.contains("#1 ") && $0.contains("Payload") }
+        // A generous deadline: on a loaded CI machine the detail's read and first frame took over 15 s.
+        let detail = try tmux.waitFor(timeout: 90) { $0.contains("#1 ") && $0.contains("Payload") }
         #expect(detail.contains("#1 "), "\(detail)")
         #expect(detail.contains("[worker]"))
 

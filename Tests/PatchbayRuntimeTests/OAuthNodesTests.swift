@@ -77,9 +77,12 @@ struct OAuthNodesTests {
         }
         #expect(failures == 0)
         let seen = provider.snapshot
-        #expect(seen.unauthorized == 0 && seen.delivered > 100, "\(seen)")
+        // Behaviour, not speed: a loaded machine sends fewer requests in the 6 s, never a bad one.
+        #expect(seen.unauthorized == 0 && seen.delivered > 10, "\(seen)")
         #expect(Set(provider.presented).count == provider.presented.count, "a refresh token was sent twice: \(provider.presented)")
-        #expect(seen.refreshes >= 4 && seen.refreshes <= 8, "about one refresh per 1.3 s in all, not one per node: \(seen.refreshes)")
+        // Tokens live 2 s over 6 s of requests: at least two refreshes; one per node would be twice as
+        // many as the lifetime allows (about one per 1.3 s in all).
+        #expect(seen.refreshes >= 2 && seen.refreshes <= 8, "about one refresh per 1.3 s in all, not one per node: \(seen.refreshes)")
         let record = try #require(try a.oauthToken(connector: connector))
         #expect(record.lastError == nil && record.refreshToken != nil)
     }
