@@ -107,4 +107,31 @@ extension PostgresStore: TokenVault {
             return paused
         }
     }
+
+    public func storeSignIn(connector: ConnectorID, grant: OAuthTokenGrant, now: Date) throws -> Bool {
+        try write { session in
+            try session.run("""
+                INSERT INTO oauth_tokens(connector_id, access_token, access_expires_at, refresh_token, scope, token_type,
+                  updated_at) VALUES (\(connector), \(grant.accessToken), \(grant.accessExpiresAt), \(grant.refreshToken),
+                  \(grant.scope), \(grant.tokenType), \(now.millis))
+                ON CONFLICT(connector_id) DO UPDATE SET access_token = excluded.access_token,
+                  access_expires_at = excluded.access_expires_at, refresh_token = excluded.refresh_token,
+                  scope = excluded.scope, token_type = excluded.token_type, version = oauth_tokens.version + 1,
+                  refreshing_owner = NULL, refreshing_until = NULL, updated_at = excluded.updated_at, last_error = NULL
+                """)
+            let resumed = try session.rows("""
+                UPDATE connectors SET paused = false, paused_by = NULL, paused_reason = NULL
+                WHERE id = \(connector) AND paused AND paused_by = 'auth' RETURNING id
+                """).first != nil
+            // Resumed, its queue is due again: every node's worker for it wakes.
+            if resumed { try PostgresChanges.notify(session, due: [connector]) }
+            return resumed
+        }
+    }
+
+    public func deleteTokens(connector: ConnectorID) throws -> Bool {
+        try write { session in
+            try session.rows("DELETE FROM oauth_tokens WHERE connector_id = \(connector) RETURNING connector_id").first != nil
+        }
+    }
 }

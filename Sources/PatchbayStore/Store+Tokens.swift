@@ -96,4 +96,30 @@ extension Store: TokenVault {
             return db.changesCount > 0
         }
     }
+
+    public func storeSignIn(connector: ConnectorID, grant: OAuthTokenGrant, now: Date) throws -> Bool {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO oauth_tokens(connector_id, access_token, access_expires_at, refresh_token, scope, token_type,
+                  updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(connector_id) DO UPDATE SET access_token = excluded.access_token,
+                  access_expires_at = excluded.access_expires_at, refresh_token = excluded.refresh_token,
+                  scope = excluded.scope, token_type = excluded.token_type, version = version + 1,
+                  refreshing_owner = NULL, refreshing_until = NULL, updated_at = excluded.updated_at, last_error = NULL
+                """, arguments: [connector, grant.accessToken, grant.accessExpiresAt, grant.refreshToken, grant.scope,
+                                 grant.tokenType, now.millis])
+            try db.execute(sql: """
+                UPDATE connectors SET paused = 0, paused_by = NULL, paused_reason = NULL
+                WHERE id = ? AND paused = 1 AND paused_by = 'auth'
+                """, arguments: [connector])
+            return db.changesCount > 0
+        }
+    }
+
+    public func deleteTokens(connector: ConnectorID) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "DELETE FROM oauth_tokens WHERE connector_id = ?", arguments: [connector])
+            return db.changesCount > 0
+        }
+    }
 }

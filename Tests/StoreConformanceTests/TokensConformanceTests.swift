@@ -113,4 +113,39 @@ struct TokensConformanceTests {
         #expect(try vault.seedRefreshToken(connector: h.erp, refreshToken: "refresh-new", now: Harness.at(7)))
         #expect(try vault.oauthToken(connector: h.erp)?.refreshToken == "refresh-new")
     }
+
+    @Test("a sign-in replaces the tokens, releases the lease, clears the error and resumes a connector paused by auth only; logout deletes",
+          arguments: Backend.available)
+    func signInAndOut(backend: Backend) throws {
+        let h = try backend.make()
+        let vault = try vault(h.store)
+        // No row yet: a sign-in creates one.
+        #expect(try !vault.storeSignIn(connector: h.erp, grant: grant(1), now: Harness.at(1)))
+        var record = try #require(try vault.oauthToken(connector: h.erp))
+        #expect(record.accessToken == "access-1" && record.refreshToken == "refresh-1" && record.scope == "accounting.transactions"
+                && record.accessExpiresAt == Harness.at(100).millis && record.tokenType == "Bearer")
+        let version = record.version
+
+        // Refused: paused by auth with its tokens dropped and a lease held; the sign-in undoes all of it.
+        _ = try vault.acquireRefreshLease(connector: h.erp, owner: "n", until: Harness.at(30), now: Harness.at(2))
+        #expect(try vault.pauseForAuth(connector: h.erp, reason: "paused: refused", now: Harness.at(3)))
+        try h.ingest("A", at: 4)
+        #expect(try h.claim(at: 5).isEmpty)
+        #expect(try vault.storeSignIn(connector: h.erp, grant: grant(2), now: Harness.at(6)))
+        record = try #require(try vault.oauthToken(connector: h.erp))
+        #expect(record.accessToken == "access-2" && record.refreshToken == "refresh-2" && record.lastError == nil
+                && record.refreshingOwner == nil && record.refreshingUntil == nil && record.version > version)
+        let connector = try #require(try h.store.connector(named: "erp"))
+        #expect(!connector.paused && connector.pausedBy == nil && connector.pausedReason == nil)
+        #expect(try h.claim(at: 7).count == 1)
+
+        // An operator's pause stays through a sign-in.
+        #expect(try h.store.setPaused("erp", paused: true, reason: "maintenance"))
+        #expect(try !vault.storeSignIn(connector: h.erp, grant: grant(3), now: Harness.at(8)))
+        #expect(try h.store.connector(named: "erp")?.pausedBy == .operator)
+
+        #expect(try vault.deleteTokens(connector: h.erp))
+        #expect(try vault.oauthToken(connector: h.erp) == nil)
+        #expect(try !vault.deleteTokens(connector: h.erp))
+    }
 }

@@ -95,4 +95,14 @@ public protocol TokenVault: Sendable {
     /// paused now.
     @discardableResult
     func pauseForAuth(connector: ConnectorID, reason: String, now: Date) throws -> Bool
+    /// Someone signed in (`patchbay auth login`): in one transaction, replaces the connector's tokens
+    /// with the grant's (a row is created when there is none; a grant without a refresh token drops
+    /// the one held), `version + 1`, releases any lease, clears the last error, and resumes the
+    /// connector if a refused refresh paused it (`paused_by = 'auth'`; any other pause stays).
+    /// True when it resumed the connector.
+    @discardableResult
+    func storeSignIn(connector: ConnectorID, grant: OAuthTokenGrant, now: Date) throws -> Bool
+    /// `patchbay auth logout`: deletes the connector's tokens. True when it held some.
+    @discardableResult
+    func deleteTokens(connector: ConnectorID) throws -> Bool
 }
