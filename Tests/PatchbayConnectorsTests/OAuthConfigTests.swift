@@ -138,4 +138,67 @@ struct OAuthConfigTests {
         #expect(found.contains { $0.path == "connectors.xero.auth.refresh_token" && $0.message.contains("XERO_REFRESH_TOKEN is not set") }, "\(found)")
         for problem in found { #expect(!problem.message.contains("s3cret-value")) }
     }
+
+    @Test("login endpoints: Xero's and Intuit's authorize and revoke URLs by the token URL's host, configured ones win, redirect_port 8765 by default")
+    func loginEndpoints() throws {
+        let xero = try #require(try Self.sink(Self.parse(Self.yaml(Self.good))).oauth?.client)
+        #expect(xero.authorizeURL == "https://login.xero.com/identity/connect/authorize")
+        #expect(xero.revokeURL == "https://identity.xero.com/connect/revocation" && xero.redirectPort == 8765)
+        let intuit = try #require(try Self.sink(Self.parse(Self.yaml("""
+            {type: oauth2, token_url: "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer", client_id: "${XERO_CLIENT_ID}", \
+            client_secret: "${XERO_CLIENT_SECRET}", grant: refresh_token, scopes: [com.intuit.quickbooks.accounting]}
+            """, module: "http"))).oauth?.client)
+        #expect(intuit.authorizeURL == "https://appcenter.intuit.com/connect/oauth2")
+        #expect(intuit.revokeURL == "https://developer.api.intuit.com/v2/oauth2/tokens/revoke")
+        let other = try #require(try Self.sink(Self.parse(Self.yaml("""
+            {type: oauth2, token_url: "https://auth.example.com/token", client_id: "${XERO_CLIENT_ID}", \
+            client_secret: "${XERO_CLIENT_SECRET}", grant: refresh_token, authorize_url: "https://auth.example.com/authorize", \
+            redirect_port: 9000}
+            """, module: "http"))).oauth?.client)
+        #expect(other.authorizeURL == "https://auth.example.com/authorize" && other.revokeURL == nil && other.redirectPort == 9000)
+
+        let found = Self.problems(Self.yaml("""
+            {type: oauth2, token_url: "https://auth.example.com/token", client_id: "${XERO_CLIENT_ID}", \
+            client_secret: "${XERO_CLIENT_SECRET}", grant: refresh_token, authorize_url: "http://auth.example.com/authorize", \
+            revoke_url: "ftp://x", redirect_port: 70000}
+            """, module: "http"))
+        #expect(found.contains { $0.path == "connectors.xero.auth.authorize_url" && $0.message.contains("https://") }, "\(found)")
+        #expect(found.contains { $0.path == "connectors.xero.auth.revoke_url" && $0.message.contains("https://") }, "\(found)")
+        #expect(found.contains { $0.path == "connectors.xero.auth.redirect_port" && $0.message.contains("65535") }, "\(found)")
+    }
+
+    @Test("PKCE S256 (RFC 7636 appendix B), the authorization URL, the code exchange and the revocation requests")
+    func loginRequests() throws {
+        #expect(OAuthClient.codeChallenge(verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+                == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+        let verifier = OAuthClient.randomToken()
+        #expect(verifier.count == 43 && verifier.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+        #expect(verifier != OAuthClient.randomToken())
+
+        var client = OAuthClient(tokenURL: "https://identity.xero.com/connect/token", clientId: "id-1", clientSecret: "sec",
+                                 scopes: ["accounting.transactions", "offline_access"], grant: .refreshToken)
+        #expect(client.authorizationURL(redirectURI: "x", state: "s", codeChallenge: "c") == nil)
+        client.authorizeURL = "https://login.xero.com/identity/connect/authorize"
+        client.revokeURL = "https://identity.xero.com/connect/revocation"
+        let text = try #require(client.authorizationURL(redirectURI: OAuthClient.redirectURI(port: 8765), state: "st",
+                                                        codeChallenge: "ch"))
+        let url = try #require(URLComponents(string: text))
+        let query = Dictionary((url.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
+        #expect(query == ["response_type": "code", "client_id": "id-1", "redirect_uri": "http://127.0.0.1:8765/callback",
+                          "scope": "accounting.transactions offline_access", "state": "st", "code_challenge": "ch",
+                          "code_challenge_method": "S256"])
+
+        let exchange = client.codeExchangeRequest(code: "c/1", redirectURI: "http://127.0.0.1:8765/callback", codeVerifier: "v")
+        #expect(exchange.url == client.tokenURL && exchange.headers["Authorization"] == client.basicCredentials)
+        #expect(String(decoding: exchange.body, as: UTF8.self)
+                == "grant_type=authorization_code&code=c%2F1&redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback&code_verifier=v")
+
+        let revoke = try #require(client.revokeRequest(token: "rt+1"))
+        #expect(revoke.url == "https://identity.xero.com/connect/revocation" && revoke.headers["Authorization"] == client.basicCredentials)
+        #expect(String(decoding: revoke.body, as: UTF8.self) == "token=rt%2B1&token_type_hint=refresh_token")
+        client.revokeURL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+        let intuit = try #require(client.revokeRequest(token: "rt+1"))
+        #expect(intuit.headers["Content-Type"] == "application/json")
+        #expect((try JSONSerialization.jsonObject(with: Data(intuit.body)) as? [String: String]) == ["token": "rt+1"])
+    }
 }

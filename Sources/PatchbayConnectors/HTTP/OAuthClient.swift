@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PatchbayStore
 import PatchbayText
@@ -23,6 +24,15 @@ public struct OAuthClient: Sendable {
     public var grant: OAuthGrant
     /// `refresh_token: ${...}`: stored once, when the database holds none for the connector.
     public var initialRefreshToken: String?
+    /// `authorize_url`: where `patchbay auth login` sends the browser; nil when neither configured
+    /// nor known for the token URL's host.
+    public var authorizeURL: String?
+    /// `revoke_url`: where `patchbay auth logout` revokes the refresh token (RFC 7009).
+    public var revokeURL: String?
+    /// `redirect_port`: login's loopback redirect, `http://127.0.0.1:PORT/callback` (RFC 8252 §7.3).
+    public var redirectPort: Int = OAuthClient.defaultRedirectPort
+
+    public static let defaultRedirectPort = 8765
 
     public init(tokenURL: String, clientId: String, clientSecret: String, scopes: [String] = [], grant: OAuthGrant,
                 initialRefreshToken: String? = nil) {
@@ -47,8 +57,74 @@ public struct OAuthClient: Sendable {
         case .refreshToken: fields.append(("refresh_token", refreshToken ?? ""))
         case .clientCredentials: if !scopes.isEmpty { fields.append(("scope", scopes.joined(separator: " "))) }
         }
+        return formRequest(url: tokenURL, fields)
+    }
+
+    /// The authorization and revocation endpoints of the providers whose token URL is known.
+    public static func knownEndpoints(tokenURL: String) -> (authorize: String, revoke: String)? {
+        switch URL(string: tokenURL)?.host?.lowercased() {
+        case "identity.xero.com":
+            ("https://login.xero.com/identity/connect/authorize", "https://identity.xero.com/connect/revocation")
+        case "oauth.platform.intuit.com":
+            ("https://appcenter.intuit.com/connect/oauth2", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke")
+        default: nil
+        }
+    }
+
+    /// The loopback redirect URI login listens on (RFC 8252 §7.3: an IP literal, not `localhost`).
+    public static func redirectURI(port: Int) -> String { "http://127.0.0.1:\(port)/callback" }
+
+    /// `count` random bytes as base64url without padding (RFC 7636 §4.1: 32 bytes make a 43-character verifier).
+    public static func randomToken(bytes count: Int = 32) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return base64URL((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+
+    /// PKCE S256: base64url(SHA-256(verifier)) (RFC 7636 §4.2).
+    public static func codeChallenge(verifier: String) -> String {
+        base64URL(Array(SHA256.hash(data: Data(verifier.utf8))))
+    }
+
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The authorization request the browser opens (RFC 6749 §4.1.1 with PKCE); nil without an
+    /// authorization endpoint.
+    public func authorizationURL(redirectURI: String, state: String, codeChallenge: String) -> String? {
+        guard let authorizeURL else { return nil }
+        let fields = [("response_type", "code"), ("client_id", clientId), ("redirect_uri", redirectURI),
+                      ("scope", scopes.joined(separator: " ")), ("state", state), ("code_challenge", codeChallenge),
+                      ("code_challenge_method", "S256")]
+        let query = fields.map { "\($0.0)=\(Self.formEncoded($0.1))" }.joined(separator: "&")
+        return authorizeURL + (authorizeURL.contains("?") ? "&" : "?") + query
+    }
+
+    /// The code exchange (RFC 6749 §4.1.3, RFC 7636 §4.5), the client authenticated by Basic as
+    /// for a refresh.
+    public func codeExchangeRequest(code: String, redirectURI: String, codeVerifier: String) -> OutboundRequest {
+        formRequest(url: tokenURL, [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI),
+                                    ("code_verifier", codeVerifier)])
+    }
+
+    /// The revocation of a refresh token (RFC 7009 §2.1), which also ends the access tokens it
+    /// bought: a form `token=…` (Xero and most providers), or JSON `{"token": …}` at Intuit's
+    /// endpoint, which asks for it. nil without a revocation endpoint.
+    public func revokeRequest(token: String) -> OutboundRequest? {
+        guard let revokeURL else { return nil }
+        if URL(string: revokeURL)?.host?.lowercased().hasSuffix("intuit.com") == true {
+            let body = (try? JSONSerialization.data(withJSONObject: ["token": token])) ?? Data()
+            return OutboundRequest(method: "POST", url: revokeURL, headers: [
+                "Authorization": basicCredentials, "Content-Type": "application/json", "Accept": "application/json",
+            ], body: Array(body))
+        }
+        return formRequest(url: revokeURL, [("token", token), ("token_type_hint", "refresh_token")])
+    }
+
+    func formRequest(url: String, _ fields: [(String, String)]) -> OutboundRequest {
         let body = fields.map { "\($0.0)=\(Self.formEncoded($0.1))" }.joined(separator: "&")
-        return OutboundRequest(method: "POST", url: tokenURL, headers: [
+        return OutboundRequest(method: "POST", url: url, headers: [
             "Authorization": basicCredentials,
             "Content-Type": "application/x-www-form-urlencoded",
             "Accept": "application/json",
