@@ -133,7 +133,7 @@ actor OAuthTokenService: BearerTokenProvider {
     private func refresh(from record: OAuthTokenRecord) async -> Result<String, OAuthTokenFailure> {
         if client.grant == .refreshToken, record.refreshToken == nil {
             return await pause("\(name) has no OAuth refresh token: sign in, put the refresh token in the variable "
-                + "auth.refresh_token names, restart the hub, then resume \(name)")
+                + "(it stores the new tokens and resumes \(name))")
         }
         let requestedAt = Date()
         let request = client.tokenRequest(refreshToken: record.refreshToken)
@@ -174,8 +174,8 @@ actor OAuthTokenService: BearerTokenProvider {
             ])
             return .success(grant.accessToken)
         case .refused(let summary):
-            return await pause("paused: \(summary); sign in again, put the new refresh token in the variable "
-                + "auth.refresh_token names, restart the hub, then resume \(name)")
+            return await pause("paused: \(summary); sign in again: patchbay auth login \(name) --config FILE "
+                + "(it stores the new tokens and resumes \(name))")
         case .failed(let summary):
             await release(error: summary)
             return .failure(.unavailable(summary))

@@ -6,7 +6,7 @@ extension Patchbay {
     struct Auth: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "OAuth 2.0 credentials of HTTP connectors (auth: oauth2).",
-            subcommands: [AuthStatus.self])
+            subcommands: [AuthStatus.self, AuthLogin.self, AuthLogout.self])
     }
 
     struct AuthStatus: AsyncParsableCommand {
@@ -16,7 +16,7 @@ extension Patchbay {
             discussion: """
                 States: valid (the access token has not expired), expired (the next request refreshes it),
                 refreshing (a hub node holds the refresh lease), signed-out (no refresh token: the
-                connector is paused until someone signs in again), new (no access token yet).
+                connector is paused until someone signs in again: `patchbay auth login NAME`), new (no access token yet).
                 """)
 
         @OptionGroup var database: DatabaseOptions
@@ -29,7 +29,7 @@ extension Patchbay {
             if output.json {
                 emit(AuthRender.json(rows, now: Date()).rendered(pretty: true))
             } else if rows.isEmpty {
-                emit("No OAuth tokens yet: a connector with auth: {type: oauth2} gets them when the hub first sends.")
+                emit("No OAuth tokens yet: a connector with auth: {type: oauth2} gets them when the hub first sends, or from `patchbay auth login NAME`.")
             } else {
                 emit(AuthRender.table(rows, now: Date()))
             }
