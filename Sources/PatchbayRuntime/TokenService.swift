@@ -133,7 +133,7 @@ actor OAuthTokenService: BearerTokenProvider {
     private func refresh(from record: OAuthTokenRecord) async -> Result<String, OAuthTokenFailure> {
         if client.grant == .refreshToken, record.refreshToken == nil {
             return await pause("\(name) has no OAuth refresh token: sign in, put the refresh token in the variable "
-                + "(it stores the new tokens and resumes \(name))")
+                + "auth.refresh_token names, restart the hub, then resume \(name)")
         }
         let requestedAt = Date()
         let request = client.tokenRequest(refreshToken: record.refreshToken)
