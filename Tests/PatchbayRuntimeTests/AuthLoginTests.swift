@@ -82,6 +82,7 @@ struct AuthLoginTests {
         let process = Process()
         private let lock = NSLock()
         private var out = Data()
+        private var drained = false
 
         init(_ arguments: [String], environment: [String: String]) throws {
             process.executableURL = HubProcessTests.binary
@@ -99,6 +100,7 @@ struct AuthLoginTests {
                     if data.isEmpty { break }
                     self.lock.withLock { self.out.append(data) }
                 }
+                self.lock.withLock { self.drained = true }
             }.start()
         }
 
@@ -126,8 +128,9 @@ struct AuthLoginTests {
                 return !process.isRunning
             }
             if !exited { process.terminate() }
-            // The reader thread may still be draining the pipe.
-            try? await Task.sleep(for: .milliseconds(200))
+            // The reader thread may still be draining the pipe: wait for its end of file.
+            let drainedBy = Date().addingTimeInterval(30)
+            while !lock.withLock({ drained }), Date() < drainedBy { try? await Task.sleep(for: .milliseconds(20)) }
             return (exited ? process.terminationStatus : -1, output)
         }
     }
