@@ -114,6 +114,7 @@ let package = Package(
         .target(
             name: "PatchbayCLI",
             dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "PatchbayStore",
                 "PatchbayPostgres",
                 "PatchbayHub",

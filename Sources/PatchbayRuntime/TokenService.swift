@@ -132,8 +132,8 @@ actor OAuthTokenService: BearerTokenProvider {
     /// One refresh, holding the lease: the token request, then the commit, then the token.
     private func refresh(from record: OAuthTokenRecord) async -> Result<String, OAuthTokenFailure> {
         if client.grant == .refreshToken, record.refreshToken == nil {
-            return await pause("\(name) has no OAuth refresh token: sign in, put the refresh token in the variable "
-                + "auth.refresh_token names, restart the hub, then resume \(name)")
+            return await pause("\(name) has no OAuth refresh token: sign in: patchbay auth login \(name) --config FILE "
+                + "(it stores the tokens and resumes \(name))")
         }
         let requestedAt = Date()
         let request = client.tokenRequest(refreshToken: record.refreshToken)
