@@ -96,7 +96,7 @@ extension PostgresStore: TokenVault {
             try session.run("""
                 UPDATE oauth_tokens SET access_token = NULL, access_expires_at = NULL, refresh_token = NULL,
                   version = version + 1, refreshing_owner = NULL, refreshing_until = NULL, updated_at = \(now.millis),
-                  last_error = \(reason)
+                  last_error = CASE WHEN refresh_token IS NULL AND last_error IS NOT NULL THEN last_error ELSE \(reason) END
                 WHERE connector_id = \(connector)
                 """)
             let paused = try session.rows("""

@@ -86,7 +86,8 @@ extension Store: TokenVault {
         try write { db in
             try db.execute(sql: """
                 UPDATE oauth_tokens SET access_token = NULL, access_expires_at = NULL, refresh_token = NULL,
-                  version = version + 1, refreshing_owner = NULL, refreshing_until = NULL, updated_at = ?, last_error = ?
+                  version = version + 1, refreshing_owner = NULL, refreshing_until = NULL, updated_at = ?,
+                  last_error = CASE WHEN refresh_token IS NULL AND last_error IS NOT NULL THEN last_error ELSE ? END
                 WHERE connector_id = ?
                 """, arguments: [now.millis, reason, connector])
             try db.execute(sql: """

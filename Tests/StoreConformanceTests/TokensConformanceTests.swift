@@ -102,7 +102,8 @@ struct TokensConformanceTests {
 
         let reason = "paused: the token endpoint refused the refresh token (invalid_grant); sign in again: patchbay auth login erp"
         #expect(try vault.pauseForAuth(connector: h.erp, reason: reason, now: Harness.at(3)))
-        #expect(try !vault.pauseForAuth(connector: h.erp, reason: reason, now: Harness.at(4)))
+        // Another request that then finds no refresh token pauses again: the provider's reason stays.
+        #expect(try !vault.pauseForAuth(connector: h.erp, reason: "erp has no OAuth refresh token", now: Harness.at(4)))
         let connector = try #require(try h.store.connector(named: "erp"))
         #expect(connector.paused && connector.pausedBy == .auth && connector.pausedReason == reason)
         record = try #require(try vault.oauthToken(connector: h.erp))

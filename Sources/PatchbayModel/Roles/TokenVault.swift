@@ -92,7 +92,8 @@ public protocol TokenVault: Sendable {
     /// A refresh failed for good (`invalid_grant`): in one transaction, drops the refused tokens
     /// (the next configured refresh token may seed again), releases any lease, notes the reason,
     /// and pauses the connector as `paused_by = 'auth'` unless it is already paused. True when it
-    /// paused now.
+    /// paused now. A second call after the tokens were dropped (another request finding no refresh
+    /// token) keeps the first reason: the cause stays what the provider said.
     @discardableResult
     func pauseForAuth(connector: ConnectorID, reason: String, now: Date) throws -> Bool
     /// Someone signed in (`patchbay auth login`): in one transaction, replaces the connector's tokens
