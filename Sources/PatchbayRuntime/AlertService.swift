@@ -46,7 +46,8 @@ struct AlertService: Service, CustomStringConvertible {
         }
         defer { lock?.release() }
         let settings = runtime.config.alerts
-        let inputs = try await Blocking.run { try readInputs(store, now: now) }
+        let kinds = Set(settings.rules.map(\.kind))
+        let inputs = try await Blocking.run { try readInputs(store, now: now, kinds: kinds) }
         let findings = AlertEvaluator.evaluate(settings.rules, inputs)
         let firing = try await Blocking.run { try store.firingAlerts() }
         let rules = Dictionary(settings.rules.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -99,28 +100,39 @@ struct AlertService: Service, CustomStringConvertible {
         }
     }
 
-    static func readInputs(_ store: any HubStore, now: Date) throws -> AlertInputs {
+    /// Reads what the configured rules need, nothing more: money at risk (a scan of the failing
+    /// deliveries' payloads) only for rules whose words carry it, aging only for overdue invoices.
+    static func readInputs(_ store: any HubStore, now: Date, kinds: Set<AlertKind> = Set(AlertKind.allCases)) throws
+        -> AlertInputs
+    {
         let buckets = AlertInputs.baselineBuckets(now: now)
-        let hourly = try store.hourlyCounts(buckets: buckets)
+        let hourly = kinds.contains(.failureRate) || kinds.contains(.sourceQuiet) ? try store.hourlyCounts(buckets: buckets) : [:]
         var overdue: [String: Int64] = [:]
-        for report in try store.aging(asOf: now.isoDay, by: .due) {
-            overdue[report.currency] = report.buckets[.over90]?.amountMinor ?? 0
+        if kinds.contains(.invoicesOverdue) {
+            for report in try store.aging(asOf: now.isoDay, by: .due) {
+                overdue[report.currency] = report.buckets[.over90]?.amountMinor ?? 0
+            }
         }
         var money: [ConnectorID: [String: Int64]] = [:]
         var usual: [ConnectorID: Int]?
         if let reading = store as? any HealthReading {
-            for (connector, risk) in try reading.moneyAtRiskReport().byConnector {
-                money[connector] = Dictionary(risk.amounts.map { ($0.currency, $0.minor) }, uniquingKeysWith: +)
+            if !kinds.isDisjoint(with: [.connectorFailing, .deadLetters, .failureRate, .connectorPaused]) {
+                for (connector, risk) in try reading.moneyAtRiskReport().byConnector {
+                    money[connector] = Dictionary(risk.amounts.map { ($0.currency, $0.minor) }, uniquingKeysWith: +)
+                }
             }
             // "Usual" means what `status` and the dashboard call usual.
-            usual = try reading.sourceHealth(window: 3600, now: now).compactMapValues(\.usual)
+            if kinds.contains(.sourceQuiet) {
+                usual = try reading.sourceHealth(window: 3600, now: now).compactMapValues(\.usual)
+            }
         }
         return AlertInputs(
             now: now, statuses: try store.connectorStatuses(),
             lastHour: try store.minuteCounts(sinceMinute: now.millis / 60_000 - 59),
             sameHourBefore: buckets.map { hourly[$0] ?? [:] },
-            oldestWaiting: try store.oldestWaiting(), batchRuns: try store.batchJobRuns(), overdue90: overdue,
-            moneyAtRisk: money, sourceUsual: usual)
+            oldestWaiting: kinds.contains(.queueAge) ? try store.oldestWaiting() : [:],
+            batchRuns: kinds.contains(.batchLate) ? try store.batchJobRuns() : [],
+            overdue90: overdue, moneyAtRisk: money, sourceUsual: usual)
     }
 
     /// Stores the notification as an event for the rule's channels and wakes their workers.

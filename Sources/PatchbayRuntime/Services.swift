@@ -141,6 +141,9 @@ final class DeliveryWorker: Sendable {
         let name = definition.name
         guard let connector = try? await Blocking.run({ try self.runtime.store.connector(named: name) }),
               connector.paused, connector.pausedBy == .breaker else {
+            // Not open: look again in a few seconds, not on every idle turn of the loop (another
+            // node's trip is seen within that).
+            nextProbe.reset(now.addingTimeInterval(min(breaker.probeEvery, 5)))
             return false
         }
         nextProbe.reset(now.addingTimeInterval(breaker.probeEvery))
