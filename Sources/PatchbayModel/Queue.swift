@@ -58,10 +58,14 @@ public struct DeliveryOutcome: Sendable, Equatable {
     public var responseExcerpt: String?
     /// Set to pause the target connector in the same transaction (for example on HTTP 410).
     public var pauseConnectorReason: String?
+    /// What the sink did around the send that the history should show (an OAuth token refreshed
+    /// before it, or after a 401 and sent again); stored on the attempt.
+    public var note: String?
 
     public init(deliveryId: DeliveryID, leaseToken: Int64, result: Result, startedAt: Date, durationMs: Int64,
                 statusCode: Int? = nil, error: String? = nil, errorSignature: String? = nil,
-                responseExcerpt: String? = nil, pauseConnectorReason: String? = nil) {
+                responseExcerpt: String? = nil, pauseConnectorReason: String? = nil, note: String? = nil) {
+        self.note = note
         self.deliveryId = deliveryId
         self.leaseToken = leaseToken
         self.result = result

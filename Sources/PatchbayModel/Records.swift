@@ -203,9 +203,13 @@ public struct Attempt: Codable, Sendable, Equatable, Identifiable {
     public var statusCode: Int?
     public var error: String?
     public var responseExcerpt: String?
+    /// What the sink did around the send (an OAuth token refreshed), from `DeliveryOutcome.note`.
+    public var note: String?
 
     public init(id: Int64, deliveryId: DeliveryID, number: Int, startedAt: Int64, durationMs: Int64,
-                outcome: AttemptOutcome, statusCode: Int? = nil, error: String? = nil, responseExcerpt: String? = nil) {
+                outcome: AttemptOutcome, statusCode: Int? = nil, error: String? = nil, responseExcerpt: String? = nil,
+                note: String? = nil) {
+        self.note = note
         self.id = id
         self.deliveryId = deliveryId
         self.number = number
