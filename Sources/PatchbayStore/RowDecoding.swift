@@ -101,7 +101,8 @@ extension Attempt {
             outcome: row.decode(forColumn: "outcome"),
             statusCode: row.decode(forColumn: "status_code"),
             error: row.decode(forColumn: "error"),
-            responseExcerpt: row.decode(forColumn: "response_excerpt")
+            responseExcerpt: row.decode(forColumn: "response_excerpt"),
+            note: row.decode(forColumn: "note")
         )
     }
 }

@@ -28,6 +28,7 @@ enum Schema {
         migrator.registerMigration("v7-delivery-replays", migrate: v7)
         migrator.registerMigration("v8-alerts-and-breaker", migrate: v8)
         migrator.registerMigration("v9-oauth-tokens", migrate: v9)
+        migrator.registerMigration("v10-attempt-notes-and-api-quotas", migrate: v10)
         return migrator
     }
 
@@ -519,6 +520,24 @@ enum Schema {
               refreshing_until INTEGER,
               updated_at INTEGER NOT NULL,
               last_error TEXT
+            );
+            """)
+    }
+
+    /// A note on each attempt (what the sink did around the send: an OAuth token refreshed), and
+    /// the last rate-limit reading of each connector that talks to a SaaS API (`QuotaLedger`), one
+    /// row per connector, overwritten only by a reading at least as new.
+    private static func v10(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE attempts ADD COLUMN note TEXT;
+
+            CREATE TABLE api_quotas (
+              connector_id INTEGER PRIMARY KEY REFERENCES connectors(id),
+              day_remaining INTEGER,
+              day_limit INTEGER,
+              minute_remaining INTEGER,
+              app_minute_remaining INTEGER,
+              observed_at INTEGER NOT NULL
             );
             """)
     }

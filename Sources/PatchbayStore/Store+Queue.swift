@@ -133,7 +133,7 @@ extension Store {
                 outcome.deliveryId.databaseValue, recorded.lease.attempts.databaseValue,
                 outcome.startedAt.millis.databaseValue, max(0, outcome.durationMs).databaseValue,
                 recorded.attemptOutcome.rawValue.databaseValue, outcome.statusCode.databaseValue,
-                outcome.error.databaseValue, outcome.responseExcerpt.databaseValue,
+                outcome.error.databaseValue, outcome.responseExcerpt.databaseValue, outcome.note.databaseValue,
             ])
             transitions.append([
                 outcome.deliveryId.databaseValue, now.databaseValue, DeliveryState.inFlight.rawValue.databaseValue,
@@ -160,8 +160,9 @@ extension Store {
         for (status, delivered) in deliveredByStatus {
             try markDelivered.execute(arguments: [status, now, JSONRows.ids(delivered)])
         }
-        try insertRows(into: "attempts(delivery_id, number, started_at, duration_ms, outcome, status_code, error, response_excerpt)",
-                       attempts, db: db)
+        try insertRows(
+            into: "attempts(delivery_id, number, started_at, duration_ms, outcome, status_code, error, response_excerpt, note)",
+            attempts, db: db)
         try insertRows(into: "transitions(delivery_id, at, from_state, to_state, actor, reason)", transitions, db: db)
         try batch.rollups.apply(db)
         // Health once per connector per batch. Failing with a recent success is degraded; failing
