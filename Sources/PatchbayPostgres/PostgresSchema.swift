@@ -26,6 +26,7 @@ enum PostgresSchema {
         (1, "v1-shared-store", v1),
         (2, "v2-alerts-and-breaker", v2),
         (3, "v3-oauth-tokens", v3),
+        (4, "v4-attempt-notes-and-api-quotas", v4),
     ]
 
     static func isInitialized(_ session: Session) throws -> Bool {
@@ -112,6 +113,21 @@ enum PostgresSchema {
           refreshing_until bigint,
           updated_at bigint NOT NULL,
           last_error text
+        )
+        """,
+    ]
+
+    /// As SQLite's v10: a note on each attempt, and each connector's last SaaS rate-limit reading.
+    private static let v4: [String] = [
+        "ALTER TABLE attempts ADD COLUMN note text",
+        """
+        CREATE TABLE api_quotas (
+          connector_id bigint PRIMARY KEY REFERENCES connectors(id),
+          day_remaining bigint,
+          day_limit bigint,
+          minute_remaining bigint,
+          app_minute_remaining bigint,
+          observed_at bigint NOT NULL
         )
         """,
     ]

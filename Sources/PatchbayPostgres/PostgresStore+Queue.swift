@@ -192,6 +192,8 @@ extension PostgresStore {
             a.add(outcome.error)
             a.texts2.append(outcome.responseExcerpt ?? "")
             a.flags2.append(outcome.responseExcerpt != nil)
+            a.texts3.append(outcome.note ?? "")
+            a.flags3.append(outcome.note != nil)
 
             t.ids.append(outcome.deliveryId)
             t.states.append(recorded.state.rawValue)
@@ -213,14 +215,17 @@ extension PostgresStore {
             WHERE d.id = u.id
             """)
         try session.run("""
-            INSERT INTO attempts(delivery_id, number, started_at, duration_ms, outcome, status_code, error, response_excerpt)
+            INSERT INTO attempts(delivery_id, number, started_at, duration_ms, outcome, status_code, error, response_excerpt,
+                                 note)
             SELECT id, number, started, duration, outcome, CASE WHEN has_status THEN status::integer END,
-                   CASE WHEN has_error THEN error END, CASE WHEN has_excerpt THEN excerpt END
+                   CASE WHEN has_error THEN error END, CASE WHEN has_excerpt THEN excerpt END,
+                   CASE WHEN has_note THEN note END
             FROM unnest(\(a.ids)::bigint[], \(a.numbers)::bigint[], \(a.times)::bigint[], \(a.durations)::bigint[],
                         \(a.states)::text[], \(a.ints)::bigint[], \(a.intFlags)::bool[], \(a.texts)::text[],
-                        \(a.textFlags)::bool[], \(a.texts2)::text[], \(a.flags2)::bool[])
+                        \(a.textFlags)::bool[], \(a.texts2)::text[], \(a.flags2)::bool[], \(a.texts3)::text[],
+                        \(a.flags3)::bool[])
               WITH ORDINALITY AS x(id, number, started, duration, outcome, status, has_status, error, has_error,
-                                   excerpt, has_excerpt, n)
+                                   excerpt, has_excerpt, note, has_note, n)
             ORDER BY n
             """)
         try session.run("""
@@ -310,6 +315,7 @@ private struct Columns {
     var ints1: [Int64] = [], intFlags1: [Bool] = []
     var texts: [String] = [], textFlags: [Bool] = []
     var texts2: [String] = [], flags2: [Bool] = []
+    var texts3: [String] = [], flags3: [Bool] = []
     mutating func addInt(_ value: Int64?) {
         ints.append(value ?? 0)
         intFlags.append(value != nil)

@@ -60,15 +60,15 @@ extension Delivery {
 extension Attempt {
     static func pgColumns(_ alias: String = "") -> String {
         prefixed(["id", "delivery_id", "number", "started_at", "duration_ms", "outcome", "status_code", "error",
-                  "response_excerpt"], alias)
+                  "response_excerpt", "note"], alias)
     }
 
     init(pgRow row: PostgresRow) throws {
-        let (id, deliveryId, number, startedAt, durationMs, outcome, statusCode, error, excerpt) =
-            try row.decode((Int64, Int64, Int, Int64, Int64, String, Int?, String?, String?).self)
+        let (id, deliveryId, number, startedAt, durationMs, outcome, statusCode, error, excerpt, note) =
+            try row.decode((Int64, Int64, Int, Int64, Int64, String, Int?, String?, String?, String?).self)
         self.init(id: id, deliveryId: deliveryId, number: number, startedAt: startedAt, durationMs: durationMs,
                   outcome: try storedValue(outcome, "attempt outcome"), statusCode: statusCode, error: error,
-                  responseExcerpt: excerpt)
+                  responseExcerpt: excerpt, note: note)
     }
 }
 
