@@ -120,7 +120,7 @@ public struct ExportTable: Sendable, Hashable, CustomStringConvertible {
             ]),
             ExportTable("attempts", [
                 i("id"), i("delivery_id"), i("number"), i("started_at"), i("duration_ms"), t("outcome"),
-                i("status_code"), t("error"), t("response_excerpt"),
+                i("status_code"), t("error"), t("response_excerpt"), t("note"),
             ]),
             ExportTable("transitions", [
                 i("id"), i("delivery_id"), i("at"), t("from_state"), t("to_state"), t("actor"), t("reason"),
@@ -157,6 +157,10 @@ public struct ExportTable: Sendable, Hashable, CustomStringConvertible {
                 i("connector_id"), t("access_token"), i("access_expires_at"), t("refresh_token"), t("scope"),
                 t("token_type"), i("version"), t("refreshing_owner"), i("refreshing_until"), i("updated_at"),
                 t("last_error"),
+            ]),
+            ExportTable("api_quotas", key: ["connector_id"], [
+                i("connector_id"), i("day_remaining"), i("day_limit"), i("minute_remaining"), i("app_minute_remaining"),
+                i("observed_at"),
             ]),
         ] + throughput
     }()

@@ -98,6 +98,14 @@ struct MigrateCommandTests {
         _ = try store.discard([dead[2].id], reason: "duplicate order", now: now)
         _ = try store.retarget([dead[3].id], to: dead[3].connector == "erp-sync" ? "crm-sync" : "erp-sync",
                                reason: "moved", now: now)
+        // An attempt with a note and a connector's API quota reading (v10) travel too.
+        let noted = try #require(try store.claimDueDeliveries(connector: nil, limit: 1, lease: 120, owner: "node-b", now: now).first)
+        #expect(try store.record([DeliveryOutcome(deliveryId: noted.deliveryId, leaseToken: noted.leaseToken, result: .delivered,
+                                                  startedAt: now, durationMs: 80, statusCode: 200,
+                                                  note: "OAuth token refreshed before sending")], now: now)
+                == [.recorded(.delivered)])
+        try store.recordQuota(APIQuota(connector: xero.id, dayRemaining: 4_812, dayLimit: 5_000, minuteRemaining: 57,
+                                       appMinuteRemaining: 9_940, observedAt: now.millis))
         _ = try store.claimDueDeliveries(connector: nil, limit: 3, lease: 120, owner: "node-a", now: now)
     }
 
@@ -181,6 +189,16 @@ struct MigrateCommandTests {
                 == source.errorGroups(limit: 1000).sorted { $0.id < $1.id })
         #expect(try target.batchRuns(limit: 100).sorted { $0.id < $1.id } == source.batchRuns(limit: 100).sorted { $0.id < $1.id })
         #expect(try target.rejections(limit: 100).sorted { $0.id < $1.id } == source.rejections(limit: 100).sorted { $0.id < $1.id })
+        #expect(try target.quotas() == source.quotas())
+        #expect(try source.quotas().count == 1)
+        let noted = try source.exportRows(table: "attempts", columns: ["id", "delivery_id", "note"], afterId: nil, limit: 100_000)
+            .filter { $0[2] != .null }
+        #expect(noted.map { $0[2] } == [.text("OAuth token refreshed before sending")])
+        if case .integer(let delivery)? = noted.first?[1] {
+            let attempts = try target.attempts(delivery: delivery)
+            #expect(attempts == (try source.attempts(delivery: delivery)))
+            #expect(attempts.last?.note == "OAuth token refreshed before sending")
+        }
         // The counters: row for row above; recounted from the rows here.
         #expect(try target.rollupDifferences(since: Date(millis: 0)) == [])
         #expect(try target.deliveryCountsByConnector() == source.deliveryCountsByConnector())
