@@ -15,6 +15,7 @@ public protocol DatabaseLocation: Sendable {
 /// record, maintenance recovers leases and prunes, batch schedules read and write their runs.
 public typealias HubStore = EventIngest & DeliveryQueue & ConnectorCatalog & Retention & BatchLedger
     & QueueDepthReading & DatabaseLocation & AlertLedger & AlertReading & CircuitBreaking & BatchRunRequests & TokenVault
+    & QuotaLedger
 
 extension Store: QueueDepthReading, DatabaseLocation {}
 extension PostgresStore: QueueDepthReading, DatabaseLocation {}

@@ -36,7 +36,7 @@ public struct Duration: ExpressibleByArgument, Sendable, Equatable {
 
 /// Every role a command may ask of a database, on either backend.
 typealias CommandStore = CommandLineReading & ConnectorCatalog & BatchLedger & OperatorActions & Retention
-    & DeliveryQueue & TrafficReading & AlertLedger & BatchRunRequests & TokenVault
+    & DeliveryQueue & TrafficReading & AlertLedger & BatchRunRequests & TokenVault & QuotaLedger
 
 extension DatabaseOptions {
     /// A SQLite file with a mode of its own (`init`, `seed`, `demo` create one).
