@@ -90,7 +90,7 @@ public final class HubRuntime: Sendable {
             return (definition, sink)
         }
         do {
-            try bindTokenServices(sinks, transport: transport)
+            try bindTokenServices(config.connectors, transport: transport)
         } catch {
             try? await client.shutdown()
             throw error

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PatchbayConnectors
 import PatchbayStore
+import Synchronization
 
 /// An OAuth sink's bearer tokens, kept in the database (`TokenVault`) and refreshed ahead of
 /// expiry by one node at a time.
@@ -31,7 +32,7 @@ actor OAuthTokenService: BearerTokenProvider {
     let requestTimeout: Duration
 
     private var cached: (token: String, expiresAt: Int64?, issuedAt: Int64)?
-    private var inFlight: (id: Int, task: Task<Result<String, OAuthTokenFailure>, Never>)?
+    private var inFlight: (id: Int, task: Task<Result<BearerToken, OAuthTokenFailure>, Never>)?
     private var nextId = 0
 
     init(connector: ConnectorID, name: String, client: OAuthClient, vault: any TokenVault, transport: any HTTPTransport,
@@ -58,18 +59,18 @@ actor OAuthTokenService: BearerTokenProvider {
         return now.millis < expiresAt - margin
     }
 
-    func bearerToken(rejected: String?) async throws(OAuthTokenFailure) -> String {
+    func bearerToken(rejected: String?) async throws(OAuthTokenFailure) -> BearerToken {
         try await token(rejected: rejected).get()
     }
 
-    private func token(rejected: String?) async -> Result<String, OAuthTokenFailure> {
+    private func token(rejected: String?) async -> Result<BearerToken, OAuthTokenFailure> {
         if let cached, cached.token != rejected, Self.isFresh(expiresAt: cached.expiresAt, issuedAt: cached.issuedAt, now: Date()) {
-            return .success(cached.token)
+            return .success(BearerToken(value: cached.token, expiresAt: cached.expiresAt))
         }
         // Someone in this process is already getting one: share it (unless it is the rejected one).
         if let inFlight {
             let result = await inFlight.task.value
-            if case .success(let token) = result, token == rejected {} else { return result }
+            if case .success(let token) = result, token.value == rejected {} else { return result }
         }
         nextId += 1
         let id = nextId
@@ -82,7 +83,7 @@ actor OAuthTokenService: BearerTokenProvider {
 
     /// The stored token if it is good, otherwise a refresh under the lease, or the refresh of the
     /// node that holds it.
-    private func obtain(rejected: String?) async -> Result<String, OAuthTokenFailure> {
+    private func obtain(rejected: String?) async -> Result<BearerToken, OAuthTokenFailure> {
         let deadline = Date().addingTimeInterval(waitForOthers)
         var attempts = 0
         while true {
@@ -122,15 +123,15 @@ actor OAuthTokenService: BearerTokenProvider {
 
     private static let leaseLost = "the refresh lease was taken over before the new tokens were committed"
 
-    private func usable(_ record: OAuthTokenRecord, rejected: String?, now: Date) -> String? {
+    private func usable(_ record: OAuthTokenRecord, rejected: String?, now: Date) -> BearerToken? {
         guard let token = record.accessToken, token != rejected,
               Self.isFresh(expiresAt: record.accessExpiresAt, issuedAt: record.updatedAt, now: now) else { return nil }
         cached = (token, record.accessExpiresAt, record.updatedAt)
-        return token
+        return BearerToken(value: token, expiresAt: record.accessExpiresAt)
     }
 
     /// One refresh, holding the lease: the token request, then the commit, then the token.
-    private func refresh(from record: OAuthTokenRecord) async -> Result<String, OAuthTokenFailure> {
+    private func refresh(from record: OAuthTokenRecord) async -> Result<BearerToken, OAuthTokenFailure> {
         if client.grant == .refreshToken, record.refreshToken == nil {
             return await pause("\(name) has no OAuth refresh token: sign in: patchbay auth login \(name) --config FILE "
                 + "(it stores the tokens and resumes \(name))")
@@ -172,7 +173,7 @@ actor OAuthTokenService: BearerTokenProvider {
                 "expires": "\(grant.accessExpiresAt.map { Date(millis: $0).iso8601 } ?? "unknown")",
                 "rotated": "\(grant.refreshToken != nil)",
             ])
-            return .success(grant.accessToken)
+            return .success(BearerToken(value: grant.accessToken, refreshed: true, expiresAt: grant.accessExpiresAt))
         case .refused(let summary):
             return await pause("paused: \(summary); sign in again: patchbay auth login \(name) --config FILE "
                 + "(it stores the new tokens and resumes \(name))")
@@ -182,7 +183,7 @@ actor OAuthTokenService: BearerTokenProvider {
         }
     }
 
-    private func pause(_ reason: String) async -> Result<String, OAuthTokenFailure> {
+    private func pause(_ reason: String) async -> Result<BearerToken, OAuthTokenFailure> {
         cached = nil
         let (vault, connector, now) = (vault, connector, Date())
         do {
@@ -206,19 +207,75 @@ actor OAuthTokenService: BearerTokenProvider {
 }
 
 extension HubRuntime {
-    /// Gives every OAuth sink its token service, after storing a configured first refresh token
-    /// where the database holds none.
-    func bindTokenServices(_ sinks: [(ConnectorDefinition, any Sink)], transport: any HTTPTransport) throws {
-        for (definition, sink) in sinks {
-            guard let http = sink as? HTTPSink, let binding = http.oauth else { continue }
+    /// Gives every connector that talks to a SaaS API (HTTP sinks, API pulls) its token service,
+    /// after storing a configured first refresh token where the database holds none, and a
+    /// recorder for the provider's quota readings.
+    func bindTokenServices(_ definitions: [ConnectorDefinition], transport: any HTTPTransport) throws {
+        for definition in definitions {
+            let built: Any
+            switch definition.built {
+            case .sink(let sink): built = sink
+            case .batch(let job): built = job
+            default: continue
+            }
+            guard let connection = built as? any SaaSConnection else { continue }
             let id = id(of: definition.name)
+            if let quota = connection.quota {
+                let recorder = QuotaRecorder(connector: id, ledger: store, logger: logger)
+                quota.bind { reading in recorder.offer(reading) }
+            }
+            guard let binding = connection.oauth else { continue }
             if let seed = binding.client.initialRefreshToken,
                try store.seedRefreshToken(connector: id, refreshToken: seed, now: Date()) {
                 logger.info("oauth refresh token stored from the configuration", metadata: ["connector": "\(definition.name)"])
             }
+            let timeout = (built as? HTTPSink).map { min(.seconds(15), $0.timeout) } ?? .seconds(15)
             binding.bind(OAuthTokenService(connector: id, name: definition.name, client: binding.client, vault: store,
-                                           transport: transport, owner: owner, logger: logger,
-                                           requestTimeout: min(.seconds(15), http.timeout)))
+                                           transport: transport, owner: owner, logger: logger, requestTimeout: timeout))
+        }
+    }
+}
+
+/// Keeps a connector's last quota reading in the database without a write per request: the first
+/// reading is written at once, later ones at most every `interval`, and the newest of a burst is
+/// always the one written last (a write is scheduled for it), so what the dashboard shows is at most
+/// `interval` old.
+final class QuotaRecorder: Sendable {
+    let connector: ConnectorID
+    let ledger: any QuotaLedger
+    let logger: Logger
+    let interval: TimeInterval
+    private let state = Mutex<(pending: QuotaReading?, scheduled: Bool, lastWrite: Date)>((nil, false, .distantPast))
+
+    init(connector: ConnectorID, ledger: any QuotaLedger, logger: Logger, interval: TimeInterval = 2) {
+        self.connector = connector
+        self.ledger = ledger
+        self.logger = logger
+        self.interval = interval
+    }
+
+    func offer(_ reading: QuotaReading) {
+        let delay: TimeInterval? = state.withLock { state in
+            if let pending = state.pending, pending.at > reading.at { return nil }
+            state.pending = reading
+            guard !state.scheduled else { return nil }
+            state.scheduled = true
+            return max(0, state.lastWrite.addingTimeInterval(interval).timeIntervalSinceNow)
+        }
+        guard let delay else { return }
+        Task.detached { [self] in
+            if delay > 0 { try? await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
+            let reading = state.withLock { state -> QuotaReading? in
+                defer { state.pending = nil; state.scheduled = false; state.lastWrite = Date() }
+                return state.pending
+            }
+            guard let reading else { return }
+            let (ledger, quota) = (ledger, reading.quota(connector: connector))
+            do {
+                try await Blocking.run { try ledger.recordQuota(quota) }
+            } catch {
+                logger.warning("cannot store the API quota reading", metadata: ["connector": "\(connector)", "error": "\(error)"])
+            }
         }
     }
 }

@@ -201,4 +201,38 @@ struct OAuthConfigTests {
         #expect(intuit.headers["Content-Type"] == "application/json")
         #expect((try JSONSerialization.jsonObject(with: Data(intuit.body)) as? [String: String]) == ["token": "rt+1"])
     }
+
+    @Test("the API pulls take auth: oauth2 too; an Authorization header beside it is refused, and the client secret is a secret")
+    func pullsTakeAuth() throws {
+        let pulls = """
+            connectors:
+              xero-ar:
+                module: xero-invoices-pull
+                headers: {Xero-Tenant-Id: "tenant-1"}
+                schedule: hourly
+                auth: \(Self.good)
+              qbo-ar:
+                module: quickbooks-online
+                realm_id: "9130357992225386"
+                schedule: daily 02:30
+                auth: {type: oauth2, token_url: "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer", client_id: "${XERO_CLIENT_ID}",
+                       client_secret: "${XERO_CLIENT_SECRET}", grant: refresh_token, scopes: [com.intuit.quickbooks.accounting]}
+            """
+        let config = try Self.parse(pulls)
+        for name in ["xero-ar", "qbo-ar"] {
+            guard case .batch(let job)? = config.connector(named: name)?.built, let connection = job as? any SaaSConnection else {
+                Issue.record("\(name) is not a batch job with a SaaS connection")
+                continue
+            }
+            let client = try #require(connection.oauth?.client)
+            #expect(client.grant == .refreshToken && client.clientId == "client-1")
+            #expect(connection.secrets.contains("s3cret-value"))
+        }
+        guard case .batch(let xero)? = config.connector(named: "xero-ar")?.built else { return }
+        #expect((xero as? any SaaSConnection)?.quota != nil, "Xero's quota headers are read")
+        #expect((xero as? any SaaSConnection)?.oauth?.client.initialRefreshToken == "refresh-abc")
+        let clash = Self.problems(pulls.replacingOccurrences(of: "headers: {Xero-Tenant-Id: \"tenant-1\"}",
+                                                             with: "headers: {Xero-Tenant-Id: \"tenant-1\", Authorization: \"Bearer ${XERO_REFRESH_TOKEN}\"}"))
+        #expect(clash.contains { $0.message.contains("conflicts with auth: oauth2") }, "\(clash)")
+    }
 }

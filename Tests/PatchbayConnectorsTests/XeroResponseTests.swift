@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import PatchbayConnectors
 import TestSupport
@@ -99,5 +100,28 @@ private func bytes(text: String) -> [UInt8] { Array(text.utf8) }
         #expect(XeroResponse.invoiceNumbers(fromSuccess: try bytes("xero/invoice-create-200.json")) == ["SHP-1042"])
         let two = #"{"Invoices":[{"InvoiceNumber":"SHP-1"},{"InvoiceID":"x"},{"InvoiceNumber":"SHP-2"}]}"#
         #expect(XeroResponse.invoiceNumbers(fromSuccess: bytes(text: two)) == ["SHP-1", "SHP-2"])
+    }
+
+    @Test("Xero's rate-limit headers read as the connector's quota, whatever their case; odd values ignored; none is no reading")
+    func quotaHeaders() {
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        let reading = XeroResponse.quota(headers: ["x-daylimit-remaining": "4812", "X-MinLimit-Remaining": " 57 ",
+                                                   "X-AppMinLimit-Remaining": "9990", "Content-Type": "application/json"], at: at)
+        #expect(reading == QuotaReading(dayRemaining: 4812, dayLimit: 5000, minuteRemaining: 57, appMinuteRemaining: 9990, at: at))
+        #expect(reading?.quota(connector: 9).observedAt == 1_800_000_000_000)
+        #expect(XeroResponse.quota(headers: ["X-DayLimit-Remaining": "-1", "X-MinLimit-Remaining": "lots"], at: at) == nil)
+        #expect(XeroResponse.quota(headers: ["X-DayLimit-Remaining": "0"], at: at)?.dayRemaining == 0)
+        #expect(XeroResponse.quota(headers: ["Content-Type": "application/json"], at: at) == nil)
+    }
+
+    @Test("a quota binding hands readings to what the runtime bound, and nothing before")
+    func quotaBinding() {
+        let binding = QuotaBinding(reader: XeroResponse.quota)
+        binding.observe(["X-DayLimit-Remaining": "10"])
+        let seen = Mutex<[QuotaReading]>([])
+        binding.bind { reading in seen.withLock { $0.append(reading) } }
+        binding.observe(["X-DayLimit-Remaining": "9"])
+        binding.observe(["Content-Type": "text/plain"])
+        #expect(seen.withLock { $0.map(\.dayRemaining) } == [9])
     }
 }

@@ -265,4 +265,29 @@ struct PolicyTests {
         #expect(gone.result == .dead)
         #expect(gone.pauseConnectorReason == "paused by the hub: the target answered 410 Gone")
     }
+
+    @Test("a noted result is classified, worded and redacted as the result it wraps, and its note reaches the attempt")
+    func notedResults() {
+        let note = "HTTP 401 with the OAuth access token held: refreshed it and sent again"
+        let delivered = SinkResult.success(status: 201, excerpt: "ok").noting(note)
+        #expect(FailureClassifier.classify(delivered) == .delivered)
+        #expect(delivered.statusCode == 201 && delivered.excerpt == "ok" && delivered.errorMessage == nil)
+        let outcome = OutcomePolicy().outcome(for: claim(attempt: 1, of: 5), result: delivered, startedAt: t0, finishedAt: t0, random: 0)
+        #expect(outcome.result == .delivered && outcome.note == note)
+        // Classified as what it wraps: a noted 400 dead-letters, a noted 429 retries after Retry-After.
+        let refused = SinkResult.httpError(status: 400, message: "bad", retryAfter: nil, excerpt: nil).noting(note)
+        #expect(FailureClassifier.classify(refused) == .permanent(pauseConnector: false))
+        #expect(FailureClassifier.classify(SinkResult.httpError(status: 429, message: "", retryAfter: 7, excerpt: nil).noting("x"))
+            == .retryable(retryAfter: 7))
+        #expect(refused.errorMessage == "HTTP 400: bad")
+        // Noting twice keeps one note; nil and empty notes leave the result plain.
+        #expect(delivered.noting("again") == .noted(.success(status: 201, excerpt: "ok"), note: "again"))
+        #expect(SinkResult.timeout(after: 3).noting(nil) == .timeout(after: 3))
+        #expect(SinkResult.timeout(after: 3).noting("") == .timeout(after: 3))
+        #expect(OutcomePolicy().outcome(for: claim(attempt: 1, of: 5), result: .timeout(after: 3), startedAt: t0, finishedAt: t0,
+                                        random: 0).note == nil)
+        // Secrets leave the note too.
+        let leaky = SinkResult.success(status: 200, excerpt: "tok-123456").noting("sent tok-123456")
+        #expect(leaky.redacting(Redaction(["tok-123456"])) == .noted(.success(status: 200, excerpt: "[redacted]"), note: "sent [redacted]"))
+    }
 }

@@ -61,7 +61,7 @@ struct OAuthHubTests {
         var texts: [String] = []
         for delivery in try hub.deliveries(to: "xero") {
             texts += [delivery.lastError].compactMap { $0 }
-            texts += try hub.store.attempts(delivery: delivery.id).flatMap { [$0.error, $0.responseExcerpt].compactMap { $0 } }
+            texts += try hub.store.attempts(delivery: delivery.id).flatMap { [$0.error, $0.responseExcerpt, $0.note].compactMap { $0 } }
         }
         let connector = try #require(try hub.store.connector(named: "xero"))
         texts += [connector.pausedReason, connector.lastError].compactMap { $0 }
@@ -183,8 +183,14 @@ struct OAuthHubTests {
         try await hub.wait { try hub.deliveries(to: "xero").filter { $0.state == .delivered }.count == 2 }
         var seen = provider.snapshot
         #expect(seen.refreshes == 2 && seen.api == 3, "one refresh, one retry: \(seen)")
-        let second = try hub.deliveries(to: "xero").sorted { $0.id < $1.id }[1]
+        let sorted = try hub.deliveries(to: "xero").sorted { $0.id < $1.id }
+        let second = sorted[1]
         #expect(second.attempts == 1)
+        // The history says what happened around each send.
+        let firstNote = try hub.store.attempts(delivery: sorted[0].id).first?.note
+        #expect(firstNote?.hasPrefix("OAuth access token refreshed for this send, good until ") == true, "\(firstNote ?? "")")
+        #expect(try hub.store.attempts(delivery: second.id).first?.note
+            == "HTTP 401 with the OAuth access token held: refreshed it and sent again")
 
         provider.force401(2)
         #expect(try await Self.postOrder(hub, 3) == 200)

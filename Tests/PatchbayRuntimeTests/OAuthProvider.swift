@@ -105,6 +105,14 @@ final class OAuthProvider: @unchecked Sendable {
         return pair
     }
 
+    /// Judges an API request of another mock (a pull's Xero or QuickBooks) by its `Authorization`
+    /// header, as `api` does: true when the token is one this provider issued and it has not
+    /// expired (counted as used), false otherwise (counted as unauthorized).
+    func accepts(authorization: String?) -> Bool {
+        let request = Received(path: "", headers: authorization.map { ["authorization": $0] } ?? [:], body: [], at: Date())
+        return api(request).status == 200
+    }
+
     func api(_ request: Received) -> Reply {
         let bearer = header(request, "authorization").flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
         let now = Date()

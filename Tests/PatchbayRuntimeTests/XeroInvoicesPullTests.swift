@@ -11,8 +11,8 @@ import Testing
 import TestSupport
 
 private let xeroToken = "xero-access-token-51c0ffee"
-private let xeroTenant = "7d5c3b1a-0000-4000-8000-00000000beef"
-private let xeroRunTime = Date(timeIntervalSince1970: 1_795_000_000)
+let xeroTenant = "7d5c3b1a-0000-4000-8000-00000000beef"
+let xeroRunTime = Date(timeIntervalSince1970: 1_795_000_000)
 
 /// Xero's Accounting API on 127.0.0.1: `GET /api.xro/2.0/Invoices` and `/CreditNotes` with
 /// `where=Type=="ACCREC"`, `Statuses=AUTHORISED`, `page`, `pageSize`; answers carry `pagination` and
@@ -30,6 +30,8 @@ final class XeroAPIMock: @unchecked Sendable {
     private var rows: [String: [[String: Any]]]
     private var log: [Call] = []
     private var override: (@Sendable (Int, Call) -> (Int, [String: String], String)?)?
+    /// Judges the `Authorization` header; nil accepts `Bearer <xeroToken>` only.
+    private var authorizer: (@Sendable (String?) -> Bool)?
     /// Whether answers carry `pagination` (Xero's older answers do not).
     var paginated: Bool {
         get { lock.withLock { _paginated } }
@@ -64,6 +66,9 @@ final class XeroAPIMock: @unchecked Sendable {
 
     func stop() { task?.cancel() }
 
+    /// Lets `judge` decide which bearer tokens are good (an OAuth provider's, that expire).
+    func authorize(with judge: @escaping @Sendable (String?) -> Bool) { lock.withLock { authorizer = judge } }
+
     /// Changes one row (by number), marking it modified for `If-Modified-Since`.
     func update(_ endpoint: String, number: String, _ change: (inout [String: Any]) -> Void) {
         lock.withLock {
@@ -81,15 +86,16 @@ final class XeroAPIMock: @unchecked Sendable {
                         size: query["pageSize"].flatMap { Int(String($0)) } ?? 100,
                         statuses: query["Statuses"].map(String.init) ?? "",
                         since: request.headers[HTTPField.Name("If-Modified-Since")!])
-        let (n, override) = lock.withLock { () -> (Int, (@Sendable (Int, Call) -> (Int, [String: String], String)?)?) in
+        let (n, override, authorizer) = lock.withLock { () -> (Int, (@Sendable (Int, Call) -> (Int, [String: String], String)?)?, (@Sendable (String?) -> Bool)?) in
             log.append(call)
-            return (log.count, self.override)
+            return (log.count, self.override, self.authorizer)
         }
+        let authorized = authorizer?(request.headers[.authorization]) ?? (request.headers[.authorization] == "Bearer \(xeroToken)")
         var fields = HTTPFields()
         fields[.contentType] = "application/json"
         fields[HTTPField.Name("X-DayLimit-Remaining")!] = "\(5000 - n)"
         fields[HTTPField.Name("X-MinLimit-Remaining")!] = "\(max(0, 60 - n))"
-        guard request.headers[.authorization] == "Bearer \(xeroToken)",
+        guard authorized,
               request.headers[HTTPField.Name("Xero-Tenant-Id")!] == xeroTenant else {
             let echo = request.headers[.authorization] ?? ""
             return Response(status: .unauthorized, headers: fields, body: .init(byteBuffer: ByteBuffer(
@@ -165,7 +171,7 @@ private final class XeroPullHarness: @unchecked Sendable {
 }
 
 /// `Tests/Fixtures/xero/sales-invoices.csv` through the existing `xero-csv` path.
-private func xeroAgingFromCSV() async throws -> [CurrencyAging] {
+func xeroAgingFromCSV() async throws -> [CurrencyAging] {
     let (store, directory) = try makeTestStore(homeCurrency: "EUR")
     defer { directory.remove() }
     let connector = try store.saveConnector(ConnectorSpec(name: "ar", module: "xero-csv", pattern: .batch, system: "Xero",

@@ -34,7 +34,7 @@ extension Patchbay {
                 No token or secret is ever printed.
                 """)
 
-        @Argument(help: "The connector (a sink with auth: {type: oauth2}).") var connector: String
+        @Argument(help: "The connector (a sink or an API pull with auth: {type: oauth2}).") var connector: String
         @Option(help: "The configuration file.") var config = "patchbay.yaml"
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The loopback port of the redirect (default: auth.redirect_port, else 8765).") var port: Int?
@@ -168,7 +168,7 @@ extension Patchbay {
                 command says so (revoke the app's access at the provider then). Exit status 1 then.
                 """)
 
-        @Argument(help: "The connector (a sink with auth: {type: oauth2}).") var connector: String
+        @Argument(help: "The connector (a sink or an API pull with auth: {type: oauth2}).") var connector: String
         @Option(help: "The configuration file.") var config = "patchbay.yaml"
         @OptionGroup var database: DatabaseOptions
 
@@ -240,14 +240,20 @@ enum AuthCommands {
         guard let definition = hub.connectors.first(where: { $0.name == name }) else {
             throw CLIError("\(config) has no connector named \(name)")
         }
-        guard case .sink(let sink) = definition.built, let http = sink as? HTTPSink, let binding = http.oauth else {
+        let built: Any?
+        switch definition.built {
+        case .sink(let sink): built = sink
+        case .batch(let job): built = job
+        default: built = nil
+        }
+        guard let connection = built as? any SaaSConnection, let binding = connection.oauth else {
             throw CLIError("\(name) has no auth: {type: oauth2} in \(config)")
         }
         guard binding.client.grant == .refreshToken else {
             throw CLIError("\(name) uses grant: client_credentials, which needs no sign-in")
         }
-        return SignIn(hub: hub, definition: definition, client: binding.client, headers: http.headers,
-                      secrets: http.secrets + [binding.client.clientSecret])
+        return SignIn(hub: hub, definition: definition, client: binding.client, headers: connection.headers,
+                      secrets: connection.secrets + [binding.client.clientSecret])
     }
 
     /// --db, else the configuration's `database:`, else $PATCHBAY_DB, else ./patchbay.sqlite.

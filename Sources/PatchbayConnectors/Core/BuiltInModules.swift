@@ -91,6 +91,7 @@ extension ConnectorModule {
         guard var sink = httpSink(options, context, defaultTimeout: 30, transform: .some(transform)) else { return nil }
         sink.describeError = { status, body in XeroResponse.errorMessage(status: status, body: body) }
         sink.describeRateLimit = { headers in XeroResponse.rateLimitProblem(headers: headers) }
+        sink.quota = QuotaBinding(reader: XeroResponse.quota)
         return .sink(sink)
     }
 

@@ -37,6 +37,8 @@ public struct HTTPSink: Sink {
     public var signer: StandardWebhooksSigner?
     /// OAuth 2.0 (`auth:`): where the bearer token of each request comes from; nil sends none.
     public var oauth: OAuthBinding?
+    /// Where the provider's rate-limit headers go (the `xero` sink's daily quota); nil reads none.
+    public var quota: QuotaBinding?
     let transport: any HTTPTransport
 
     public init(url: String, method: String = "POST", headers: [String: String] = [:], timeout: Duration = .seconds(10),
@@ -90,50 +92,55 @@ public struct HTTPSink: Sink {
         } catch {
             return .permanentError("cannot map the payload for this target: \(error)")
         }
-        var bearer: String?
+        var bearer: BearerToken?
         if let oauth {
             do {
                 bearer = try await oauth.bearerToken(rejected: nil)
             } catch {
                 return Self.result(of: error)
             }
-            request.headers["Authorization"] = "Bearer \(bearer!)"
+            request.headers["Authorization"] = "Bearer \(bearer!.value)"
         }
+        var note = bearer?.refreshNote
         var response: OutboundResponse
         switch await send(request) {
         case .success(let answer): response = answer
-        case .failure(let failed): return failed.result
+        case .failure(let failed): return failed.result.noting(note)
         }
-        if response.status == 401, let oauth, let rejected = bearer {
+        quota?.observe(response.headers)
+        if response.status == 401, let oauth, let rejected = bearer?.value {
             // The token expired early or was revoked: one fresh token, one more try.
             do {
                 bearer = try await oauth.bearerToken(rejected: rejected)
             } catch {
-                return Self.result(of: error)
+                return Self.result(of: error).noting("HTTP 401 with the OAuth access token held; no new one")
             }
-            request.headers["Authorization"] = "Bearer \(bearer!)"
+            note = "HTTP 401 with the OAuth access token held: "
+                + (bearer!.refreshed ? "refreshed it" : "took the one another request had just refreshed") + " and sent again"
+            request.headers["Authorization"] = "Bearer \(bearer!.value)"
             switch await send(request) {
             case .success(let answer): response = answer
-            case .failure(let failed): return failed.result
+            case .failure(let failed): return failed.result.noting(note)
             }
+            quota?.observe(response.headers)
             if response.status == 401 {
                 let detail = describeError?(401, response.body) ?? Self.problemMessage(response.body)
                     ?? Self.firstLine(Self.excerpt(response.body, limit: excerptLimit))
                 return .transientError(SafeText.line("HTTP 401 again with a freshly refreshed token"
-                    + (detail.isEmpty ? "" : ": \(Self.hiding(bearer!, in: Self.hiding(rejected, in: detail)))")
+                    + (detail.isEmpty ? "" : ": \(Self.hiding(bearer!.value, in: Self.hiding(rejected, in: detail)))")
                     + "; retrying later"))
             }
         }
-        guard let bearer else { return result(of: response) }
+        guard let bearer = bearer?.value else { return result(of: response) }
         // A target that echoes the request would put the access token in a stored excerpt.
         switch result(of: response) {
         case .success(let status, let excerpt):
-            return .success(status: status, excerpt: excerpt.map { Self.hiding(bearer, in: $0) })
+            return SinkResult.success(status: status, excerpt: excerpt.map { Self.hiding(bearer, in: $0) }).noting(note)
         case .httpError(let status, let message, let retryAfter, let excerpt):
-            return .httpError(status: status, message: Self.hiding(bearer, in: message), retryAfter: retryAfter,
-                              excerpt: excerpt.map { Self.hiding(bearer, in: $0) })
+            return SinkResult.httpError(status: status, message: Self.hiding(bearer, in: message), retryAfter: retryAfter,
+                                        excerpt: excerpt.map { Self.hiding(bearer, in: $0) }).noting(note)
         case let other:
-            return other
+            return other.noting(note)
         }
     }
 
@@ -254,25 +261,11 @@ extension ConnectorModule {
         }
         if let url, let password = URLComponents(string: url)?.password, !password.isEmpty { secrets.append(password) }
         let method = options.oneOf("method", ["POST", "PUT", "PATCH"]) ?? "POST"
-        var headers: [String: String] = [:]
-        for (name, value, _) in options.stringMap("headers") ?? [] {
-            let sensitive = OptionReader.isCredentialHeader(name)
-            if sensitive, !value.contains("${") {
-                options.problem("headers", "\(name) holds a credential: reference an environment variable, like 'Bearer ${API_TOKEN}'")
-                continue
-            }
-            guard let resolved = options.interpolated(value, key: "headers") else { continue }
-            headers[name] = resolved
-            secrets += options.referencedSecrets(value)
-            if sensitive { secrets += [resolved] + options.referencedValues(value) }
-        }
+        let headers = readAPIHeaders(options, example: "Bearer ${API_TOKEN}", secrets: &secrets)
         let timeout = options.duration("timeout", in: 0.1...600) ?? defaultTimeout
         let idempotencyHeader = options.string("idempotency_header") ?? "Idempotency-Key"
         let signer = readSigning(options, secrets: &secrets)
         let oauth = readOAuth(options, secrets: &secrets)
-        if options.has("auth"), let header = headers.keys.first(where: { $0.lowercased() == "authorization" }) {
-            options.problem("headers", "\(header) conflicts with auth: oauth2, which sends its own bearer token: remove the header")
-        }
         let chosen: (any PayloadTransform)?
         if let transform { chosen = transform } else {
             guard let read = context.transforms.transform(from: options) else { return nil }

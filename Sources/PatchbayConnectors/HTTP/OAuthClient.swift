@@ -191,12 +191,41 @@ public enum OAuthTokenFailure: Error, Sendable, Equatable {
     case revoked(String)
 }
 
-/// Gives an HTTP sink the bearer token for its next request. The runtime plays it, with the
-/// database and its HTTP client; the sink never sees how tokens are refreshed or kept.
+/// An access token to send, and whether it was just bought for this request.
+public struct BearerToken: Sendable, Equatable {
+    public var value: String
+    /// True when this node refreshed for this request (the one held was expiring, or was refused):
+    /// the attempt's history says so.
+    public var refreshed: Bool
+    /// When it expires, in milliseconds since 1970; nil when the provider did not say.
+    public var expiresAt: Int64?
+
+    public init(value: String, refreshed: Bool = false, expiresAt: Int64? = nil) {
+        self.value = value
+        self.refreshed = refreshed
+        self.expiresAt = expiresAt
+    }
+
+    /// What the history shows of a refresh made for one send.
+    public var refreshNote: String? {
+        guard refreshed else { return nil }
+        return "OAuth access token refreshed for this send" + (expiresAt.map { ", good until \(Date(millis: $0).iso8601)" } ?? "")
+    }
+}
+
+extension BearerToken: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// Keeps the token out of logs, `print` and `dump`.
+    public var description: String { "BearerToken(refreshed: \(refreshed), value redacted)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
+}
+
+/// Gives an HTTP connector the bearer token for its next request. The runtime plays it, with the
+/// database and its HTTP client; the connector never sees how tokens are refreshed or kept.
 public protocol BearerTokenProvider: Sendable {
     /// A token to send now. `rejected` is the token the target just answered 401 to: the provider
     /// refreshes (once, whoever asks) unless it already holds a newer one.
-    func bearerToken(rejected: String?) async throws(OAuthTokenFailure) -> String
+    func bearerToken(rejected: String?) async throws(OAuthTokenFailure) -> BearerToken
 }
 
 /// Where an OAuth sink, built while the configuration is read, finds its token provider once the
@@ -213,7 +242,7 @@ public final class OAuthBinding: Sendable {
 
     public func bind(_ provider: any BearerTokenProvider) { self.provider.withLock { $0 = provider } }
 
-    public func bearerToken(rejected: String?) async throws(OAuthTokenFailure) -> String {
+    public func bearerToken(rejected: String?) async throws(OAuthTokenFailure) -> BearerToken {
         guard let provider = provider.withLock({ $0 }) else {
             throw .unavailable("no token service (configuration checked, not running)")
         }

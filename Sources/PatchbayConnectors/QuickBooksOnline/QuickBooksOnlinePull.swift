@@ -12,7 +12,7 @@ import PatchbayStore
 /// is read in one go, the run is a snapshot of the whole company: open items it did not list are
 /// closed, in every currency (the API, unlike an export file, speaks for all of them). A resumed run
 /// closes nothing: what it read before and after its pause is not one picture.
-public struct QuickBooksOnlinePull: BatchJob {
+public struct QuickBooksOnlinePull: BatchJob, SaaSConnection {
     public var baseURL: String
     public var realmId: String
     public var minorVersion: Int
@@ -26,11 +26,16 @@ public struct QuickBooksOnlinePull: BatchJob {
     public var maxWait: TimeInterval
     /// Values removed from every error a run stores.
     public var secrets: [String]
+    /// `auth: {type: oauth2}`: the bearer token of each request; nil sends the configured headers only.
+    public var oauth: OAuthBinding?
+    /// QuickBooks sends no quota headers: it throttles with 429 alone.
+    public var quota: QuotaBinding? { nil }
     var transport: any HTTPTransport
 
     init(baseURL: String, realmId: String, minorVersion: Int = 75, headers: [String: String], pageSize: Int = 100,
          currency: String = "USD", unappliedPayments: Bool = true, timeout: Duration = .seconds(30),
-         maxWait: TimeInterval = 60, secrets: [String], transport: any HTTPTransport) {
+         maxWait: TimeInterval = 60, secrets: [String], oauth: OAuthBinding? = nil, transport: any HTTPTransport) {
+        self.oauth = oauth
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.realmId = realmId
         self.minorVersion = minorVersion
@@ -42,11 +47,6 @@ public struct QuickBooksOnlinePull: BatchJob {
         self.maxWait = maxWait
         self.secrets = secrets
         self.transport = transport
-    }
-
-    /// Why a request did not give a usable answer; the run stops with it.
-    struct Failure: Error {
-        var message: String
     }
 
     public func run(_ context: BatchContext) async throws -> BatchReport {
@@ -98,7 +98,7 @@ public struct QuickBooksOnlinePull: BatchJob {
         } catch {
             let reason: String
             switch error {
-            case let failure as Failure: reason = failure.message
+            case let failure as APIReader.Failure: reason = failure.message
             case let data as QuickBooksDataError: reason = "QuickBooks answered data Patchbay cannot read: \(data.message)"
             default: throw error
             }
@@ -127,41 +127,24 @@ public struct QuickBooksOnlinePull: BatchJob {
         return "\(baseURL)/v3/company/\(realmId)/query?query=\(encoded)&minorversion=\(minorVersion)"
     }
 
-    /// GETs one query; waits out a 429 whose `Retry-After` is within `maxWait` (three times at most).
+    /// GETs one query's answer.
     func query(_ text: String) async throws -> [UInt8] {
-        var request = OutboundRequest(method: "GET", url: url(text), headers: headers, body: [])
-        request.headers["Accept"] = "application/json"
-        var waits = 0
-        while true {
-            let response: OutboundResponse
-            do {
-                response = try await transport.send(request, timeout: timeout)
-            } catch {
-                switch error {
-                case .timeout: throw Failure(message: "QuickBooks did not answer '\(text)' within the timeout")
-                case .connection(let why): throw Failure(message: "cannot reach QuickBooks at \(baseURL): \(why)")
-                }
-            }
+        let reader = APIReader(provider: "QuickBooks", baseURL: baseURL, headers: headers, timeout: timeout, maxWait: maxWait,
+                               oauth: oauth, quota: nil, transport: transport)
+        return try await reader.get(url(text), what: "'\(text)'") { response in
             switch response.status {
-            case 200..<300:
-                return response.body
             case 429:
-                let retryAfter = response.header("Retry-After").flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }
-                if let retryAfter, retryAfter <= maxWait, waits < 3 {
-                    waits += 1
-                    try await Task.sleep(for: .milliseconds(Int64(max(0, retryAfter) * 1000)))
-                    continue
-                }
-                let wait = retryAfter.map { "Retry-After \(OptionReader.format($0))" } ?? "no Retry-After"
-                throw Failure(message: "throttled by QuickBooks (HTTP 429, \(wait)): \(QuickBooksResponse.fault(response.body))")
+                let wait = FailureClassifier.retryAfter(response.header("Retry-After")).map { "Retry-After \(OptionReader.format($0))" }
+                    ?? "no Retry-After"
+                return "throttled by QuickBooks (HTTP 429, \(wait)): \(QuickBooksResponse.fault(response.body))"
             case 401:
-                throw Failure(message: "QuickBooks refused the credentials (HTTP 401): \(QuickBooksResponse.fault(response.body)); refresh the access token")
+                return "QuickBooks refused the credentials (HTTP 401): \(QuickBooksResponse.fault(response.body))"
             case 403:
-                throw Failure(message: "QuickBooks refused access to company \(realmId) (HTTP 403): \(QuickBooksResponse.fault(response.body))")
+                return "QuickBooks refused access to company \(realmId) (HTTP 403): \(QuickBooksResponse.fault(response.body))"
             default:
-                throw Failure(message: "QuickBooks answered HTTP \(response.status) to '\(text)': \(QuickBooksResponse.fault(response.body))")
+                return "QuickBooks answered HTTP \(response.status) to '\(text)': \(QuickBooksResponse.fault(response.body))"
             }
-        }
+        }.body
     }
 }
 
@@ -172,29 +155,16 @@ extension ConnectorModule {
         name: "quickbooks-online", role: .batch,
         summary: "pulls open invoices, credit memos and unapplied payments from QuickBooks Online") { options, context, _ in
         var secrets: [String] = []
-        let baseText = options.string("base_url") ?? "https://quickbooks.api.intuit.com"
-        let base = options.interpolated(baseText, key: "base_url")
-        if let base, URL(string: base)?.host == nil || !["http", "https"].contains(URL(string: base)?.scheme ?? "") {
-            options.problem("base_url", "expected an http:// or https:// URL like https://sandbox-quickbooks.api.intuit.com")
-        }
+        let base = readBaseURL(options, fallback: "https://quickbooks.api.intuit.com",
+                               example: "https://sandbox-quickbooks.api.intuit.com")
         let realmText = options.string("realm_id", required: true)
         let realm = realmText.flatMap { options.interpolated($0, key: "realm_id") }
         if let realm, realm.isEmpty || !realm.allSatisfy({ $0.isASCII && $0.isNumber }) {
             options.problem("realm_id", "expected the company's realm id (digits)")
         }
         let minorVersion = options.int("minor_version", in: 1...999) ?? 75
-        var headers: [String: String] = [:]
-        for (name, value, _) in options.stringMap("headers") ?? [] {
-            let sensitive = OptionReader.isCredentialHeader(name)
-            if sensitive, !value.contains("${") {
-                options.problem("headers", "\(name) holds a credential: reference an environment variable, like 'Bearer ${QBO_ACCESS_TOKEN}'")
-                continue
-            }
-            guard let resolved = options.interpolated(value, key: "headers") else { continue }
-            headers[name] = resolved
-            secrets += options.referencedSecrets(value)
-            if sensitive { secrets += [resolved] + options.referencedValues(value) }
-        }
+        let oauth = readOAuth(options, secrets: &secrets)
+        let headers = readAPIHeaders(options, example: "Bearer ${QBO_ACCESS_TOKEN}", secrets: &secrets)
         let pageSize = options.int("page_size", in: 1...1000) ?? 100
         let currency = (options.string("currency") ?? "USD").uppercased()
         if !Currency.isValidCode(currency) { options.problem("currency", "'\(currency)' is not an ISO 4217 code like EUR") }
@@ -205,6 +175,7 @@ extension ConnectorModule {
         return .batch(QuickBooksOnlinePull(
             baseURL: base, realmId: realm, minorVersion: minorVersion, headers: headers, pageSize: pageSize,
             currency: currency, unappliedPayments: payments, timeout: .milliseconds(Int64(timeout * 1000)),
-            maxWait: maxWait, secrets: secrets.uniqued(), transport: context.transport ?? context.deferredTransport))
+            maxWait: maxWait, secrets: secrets.uniqued(), oauth: oauth.map(OAuthBinding.init(client:)),
+            transport: context.transport ?? context.deferredTransport))
     }
 }

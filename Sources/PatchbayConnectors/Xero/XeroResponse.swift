@@ -55,6 +55,25 @@ public enum XeroResponse {
         return nil
     }
 
+    /// Xero's documented daily allowance per organisation and app.
+    public static let dailyLimit = 5000
+
+    /// What Xero's rate-limit headers say is left (`X-DayLimit-Remaining`, `X-MinLimit-Remaining`,
+    /// `X-AppMinLimit-Remaining`); nil when the answer carries none of them. Values that are not
+    /// whole numbers from 0 to 10,000,000 are ignored, so a proxy's odd header cannot show nonsense.
+    public static func quota(headers: [String: String], at: Date) -> QuotaReading? {
+        func number(_ name: String) -> Int? {
+            guard let text = headers.first(where: { $0.key.caseInsensitiveCompare(name) == .orderedSame })?.value,
+                  let value = Int(text.trimmingCharacters(in: .whitespaces)), (0...10_000_000).contains(value) else { return nil }
+            return value
+        }
+        let reading = QuotaReading(dayRemaining: number("X-DayLimit-Remaining"), dayLimit: dailyLimit,
+                                   minuteRemaining: number("X-MinLimit-Remaining"),
+                                   appMinuteRemaining: number("X-AppMinLimit-Remaining"), at: at)
+        guard reading.dayRemaining != nil || reading.minuteRemaining != nil || reading.appMinuteRemaining != nil else { return nil }
+        return reading
+    }
+
     /// What `X-Rate-Limit-Problem` says ran out, or nil when the header is absent.
     public static func rateLimitProblem(headers: [String: String]) -> String? {
         guard let value = headers.first(where: { $0.key.caseInsensitiveCompare("X-Rate-Limit-Problem") == .orderedSame })?

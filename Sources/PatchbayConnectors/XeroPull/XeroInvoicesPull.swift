@@ -12,7 +12,7 @@ import PatchbayStore
 /// nothing. Between full runs (`full_every`, default 24 h), a run after a successful one is incremental:
 /// `If-Modified-Since` its start, every status (a paid, voided or deleted item comes back with nothing
 /// due and is settled), no snapshot. Credit notes count negative, as the `xero-csv` reader counts them.
-public struct XeroInvoicesPull: BatchJob {
+public struct XeroInvoicesPull: BatchJob, SaaSConnection {
     enum Stage: String, CaseIterable {
         case invoices = "Invoices"
         case creditNotes = "CreditNotes"
@@ -28,10 +28,16 @@ public struct XeroInvoicesPull: BatchJob {
     /// How often a run is a full snapshot; the runs between ask only for what changed. 0: always full.
     public var fullEvery: TimeInterval
     public var secrets: [String]
+    /// `auth: {type: oauth2}`: the bearer token of each request; nil sends the configured headers only.
+    public var oauth: OAuthBinding?
+    /// Where Xero's rate-limit headers go: the connector's daily quota.
+    public let quota: QuotaBinding? = QuotaBinding(reader: XeroResponse.quota)
     var transport: any HTTPTransport
 
     init(baseURL: String, headers: [String: String], pageSize: Int = 100, timeout: Duration = .seconds(30),
-         maxWait: TimeInterval = 60, fullEvery: TimeInterval = 86400, secrets: [String], transport: any HTTPTransport) {
+         maxWait: TimeInterval = 60, fullEvery: TimeInterval = 86400, secrets: [String], oauth: OAuthBinding? = nil,
+         transport: any HTTPTransport) {
+        self.oauth = oauth
         self.fullEvery = fullEvery
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.headers = headers
@@ -41,8 +47,6 @@ public struct XeroInvoicesPull: BatchJob {
         self.secrets = secrets
         self.transport = transport
     }
-
-    struct Failure: Error { var message: String }
 
     public func run(_ context: BatchContext) async throws -> BatchReport {
         let store = context.store
@@ -109,7 +113,7 @@ public struct XeroInvoicesPull: BatchJob {
         } catch {
             let reason: String
             switch error {
-            case let failure as Failure: reason = failure.message
+            case let failure as APIReader.Failure: reason = failure.message
             case let data as QuickBooksDataError: reason = "Xero answered data Patchbay cannot read: \(data.message)"
             default: throw error
             }
@@ -161,43 +165,28 @@ public struct XeroInvoicesPull: BatchJob {
         return ((object["pagination"] as? [String: Any])?["itemCount"] as? NSNumber)?.intValue
     }
 
-    /// GETs one page; waits out a 429 whose `Retry-After` is within `maxWait` (three times at most).
+    var reader: APIReader {
+        APIReader(provider: "Xero", baseURL: baseURL, headers: headers, timeout: timeout, maxWait: maxWait, oauth: oauth,
+                  quota: quota, transport: transport)
+    }
+
+    /// GETs one page (`since`: only what changed after it; a 304 is an empty page).
     func get(_ url: String, since: Date? = nil) async throws -> [UInt8] {
-        var request = OutboundRequest(method: "GET", url: url, headers: headers, body: [])
-        request.headers["Accept"] = "application/json"
-        if let since { request.headers["If-Modified-Since"] = Self.modifiedSince(since) }
-        var waits = 0
-        while true {
-            let response: OutboundResponse
-            do {
-                response = try await transport.send(request, timeout: timeout)
-            } catch {
-                switch error {
-                case .timeout: throw Failure(message: "Xero did not answer within the timeout")
-                case .connection(let why): throw Failure(message: "cannot reach Xero at \(baseURL): \(why)")
-                }
-            }
+        let response = try await reader.get(url, headers: since.map { ["If-Modified-Since": Self.modifiedSince($0)] } ?? [:]) {
+            response in
             switch response.status {
-            case 200..<300:
-                return response.body
-            case 304:
-                return Array(#"{"Invoices":[],"CreditNotes":[]}"#.utf8)
             case 429:
-                let retryAfter = response.header("Retry-After").flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }
-                if let retryAfter, retryAfter <= maxWait, waits < 3 {
-                    waits += 1
-                    try await Task.sleep(for: .milliseconds(Int64(max(0, retryAfter) * 1000)))
-                    continue
-                }
                 let problem = XeroResponse.rateLimitProblem(headers: response.headers) ?? "Xero rate limit reached"
-                let wait = retryAfter.map { "Retry-After \(OptionReader.format($0))" } ?? "no Retry-After"
-                throw Failure(message: "\(problem) (HTTP 429, \(wait))")
+                let wait = FailureClassifier.retryAfter(response.header("Retry-After")).map { "Retry-After \(OptionReader.format($0))" }
+                    ?? "no Retry-After"
+                return "\(problem) (HTTP 429, \(wait))"
             case 401:
-                throw Failure(message: "Xero refused the credentials (HTTP 401): \(QuickBooksResponse.excerpt(response.body)); refresh the access token")
+                return "Xero refused the credentials (HTTP 401): \(QuickBooksResponse.excerpt(response.body))"
             default:
-                throw Failure(message: "Xero answered HTTP \(response.status): \(XeroResponse.errorMessage(status: response.status, body: response.body) ?? QuickBooksResponse.excerpt(response.body))")
+                return "Xero answered HTTP \(response.status): \(XeroResponse.errorMessage(status: response.status, body: response.body) ?? QuickBooksResponse.excerpt(response.body))"
             }
         }
+        return response.status == 304 ? Array(#"{"Invoices":[],"CreditNotes":[]}"#.utf8) : response.body
     }
 }
 
@@ -246,23 +235,9 @@ extension ConnectorModule {
         name: "xero-invoices-pull", role: .batch,
         summary: "pulls authorised sales invoices and credit notes from Xero") { options, context, _ in
         var secrets: [String] = []
-        let baseText = options.string("base_url") ?? "https://api.xero.com"
-        let base = options.interpolated(baseText, key: "base_url")
-        if let base, URL(string: base)?.host == nil || !["http", "https"].contains(URL(string: base)?.scheme ?? "") {
-            options.problem("base_url", "expected an http:// or https:// URL like https://api.xero.com")
-        }
-        var headers: [String: String] = [:]
-        for (name, value, _) in options.stringMap("headers") ?? [] {
-            let sensitive = OptionReader.isCredentialHeader(name)
-            if sensitive, !value.contains("${") {
-                options.problem("headers", "\(name) holds a credential: reference an environment variable, like 'Bearer ${XERO_ACCESS_TOKEN}'")
-                continue
-            }
-            guard let resolved = options.interpolated(value, key: "headers") else { continue }
-            headers[name] = resolved
-            secrets += options.referencedSecrets(value)
-            if sensitive { secrets += [resolved] + options.referencedValues(value) }
-        }
+        let base = readBaseURL(options, fallback: "https://api.xero.com", example: "https://api.xero.com")
+        let oauth = readOAuth(options, secrets: &secrets)
+        let headers = readAPIHeaders(options, example: "Bearer ${XERO_ACCESS_TOKEN}", secrets: &secrets)
         if !headers.keys.contains(where: { $0.lowercased() == "xero-tenant-id" }) {
             options.problem("headers", "Xero needs the organisation: Xero-Tenant-Id: ${XERO_TENANT_ID}")
         }
@@ -273,6 +248,7 @@ extension ConnectorModule {
         guard let base else { return nil }
         return .batch(XeroInvoicesPull(baseURL: base, headers: headers, pageSize: pageSize,
                                        timeout: .milliseconds(Int64(timeout * 1000)), maxWait: maxWait,
-                                       fullEvery: fullEvery, secrets: secrets.uniqued(), transport: context.transport ?? context.deferredTransport))
+                                       fullEvery: fullEvery, secrets: secrets.uniqued(), oauth: oauth.map(OAuthBinding.init(client:)),
+                                       transport: context.transport ?? context.deferredTransport))
     }
 }

@@ -12,6 +12,27 @@ public enum SinkResult: Sendable, Equatable {
     case permanentError(String)
     /// A failure that may pass on its own (a command's non-zero exit, a full disk).
     case transientError(String)
+    /// A result with what the sink did around the send, for the attempt's history (an OAuth token
+    /// refreshed before it, or after a 401 and sent again). Classified as the result it wraps.
+    indirect case noted(SinkResult, note: String)
+
+    /// The result without its note.
+    public var plain: SinkResult {
+        if case .noted(let result, _) = self { return result.plain }
+        return self
+    }
+
+    /// The note, if any (the innermost one when notes were nested).
+    public var note: String? {
+        if case .noted(let result, let note) = self { return result.note ?? note }
+        return nil
+    }
+
+    /// This result with `note` attached; nil leaves it as it is.
+    public func noting(_ note: String?) -> SinkResult {
+        guard let note, !note.isEmpty else { return self }
+        return .noted(plain, note: note)
+    }
 }
 
 /// The policy's verdict on a result.
@@ -29,6 +50,8 @@ public enum FailureClassifier {
     /// permanent, other 3xx retry.
     public static func classify(_ result: SinkResult) -> FailureClass {
         switch result {
+        case .noted(let inner, _):
+            return classify(inner)
         case .success:
             return .delivered
         case .timeout, .connectionError, .transientError:
@@ -65,6 +88,7 @@ public enum FailureClassifier {
 extension SinkResult {
     public var statusCode: Int? {
         switch self {
+        case .noted(let inner, _): return inner.statusCode
         case .success(let status, _): return status
         case .httpError(let status, _, _, _): return status
         default: return nil
@@ -74,6 +98,7 @@ extension SinkResult {
     /// The error as an operator should read it; nil on success.
     public var errorMessage: String? {
         switch self {
+        case .noted(let inner, _): return inner.errorMessage
         case .success: return nil
         case .httpError(let status, let message, _, _):
             return message.isEmpty ? "HTTP \(status)" : "HTTP \(status): \(message)"
@@ -85,6 +110,7 @@ extension SinkResult {
 
     public var excerpt: String? {
         switch self {
+        case .noted(let inner, _): return inner.excerpt
         case .success(_, let excerpt), .httpError(_, _, _, let excerpt): return excerpt
         default: return nil
         }

@@ -18,7 +18,8 @@ public struct OutcomePolicy: Sendable {
         var outcome = DeliveryOutcome(
             deliveryId: claim.deliveryId, leaseToken: claim.leaseToken, result: .delivered, startedAt: startedAt,
             durationMs: duration, statusCode: result.statusCode, error: error,
-            errorSignature: error.map { ErrorSignature.of($0) }, responseExcerpt: result.excerpt)
+            errorSignature: error.map { ErrorSignature.of($0) }, responseExcerpt: result.excerpt,
+            note: result.note)
         switch classification {
         case .delivered:
             outcome.result = .delivered

@@ -53,6 +53,8 @@ extension SinkResult {
     public func redacting(_ redaction: Redaction) -> SinkResult {
         guard !redaction.isEmpty else { return self }
         switch self {
+        case .noted(let inner, let note):
+            return .noted(inner.redacting(redaction), note: redaction.apply(note))
         case .success(let status, let excerpt):
             return .success(status: status, excerpt: redaction.apply(excerpt))
         case .httpError(let status, let message, let retryAfter, let excerpt):
