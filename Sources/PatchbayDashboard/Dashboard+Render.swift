@@ -366,6 +366,37 @@ extension Dashboard {
                      maxWidth: area.width - 2)
     }
 
+    /// ` · token good 24m (refreshed 6m ago)`, or why there is none.
+    private func tokenSpans(_ token: TokenState) -> [Span] {
+        let now = state.now.millis
+        if let error = token.lastError, !token.hasAccessToken || !token.hasRefreshToken {
+            return [Span(" · token: ", theme.muted), Span(error, theme.error)]
+        }
+        guard token.hasAccessToken else { return [Span(" · token: none yet", theme.muted)] }
+        let refreshed = Span(" (refreshed \(Rows.ago(token.updatedAt, now: state.now)) ago)", theme.muted)
+        guard let expires = token.accessExpiresAt else { return [Span(" · token held", theme.ok), refreshed] }
+        if expires <= now { return [Span(" · token expired \(Rows.ago(expires, now: state.now)) ago", theme.warn), refreshed] }
+        let left = Rows.ago(now - (expires - now), now: state.now)
+        return [Span(" · token good \(left)", theme.ok), refreshed]
+    }
+
+    /// ` · Xero quota 4,812/5,000 today · 57/min` (how old the reading is when over a minute).
+    private func quotaSpans(_ quota: APIQuota) -> [Span] {
+        var spans: [Span] = []
+        if let day = quota.dayRemaining {
+            let limit = quota.dayLimit.map { "/" + MapFormat.grouped($0) } ?? ""
+            let low = quota.dayLimit.map { day * 10 < $0 } ?? (day < 100)
+            spans.append(Span(" · quota \(MapFormat.grouped(day))\(limit) left today", day == 0 ? theme.error : low ? theme.warn : theme.text))
+        }
+        if let minute = quota.minuteRemaining {
+            spans.append(Span(" · \(minute) left this minute", minute == 0 ? theme.warn : theme.muted))
+        }
+        if state.now.millis - quota.observedAt > 60_000 {
+            spans.append(Span(" (read \(Rows.ago(quota.observedAt, now: state.now)) ago)", theme.muted))
+        }
+        return spans
+    }
+
     /// Two lines under the connectors table about the selected connector.
     private func renderConnectorDetail(_ status: ConnectorStatus, in area: Rect, into buffer: inout Buffer) {
         let c = status.connector
@@ -411,6 +442,9 @@ extension Dashboard {
             second = [Span("at risk: ", theme.muted), Span(risk.map(\.summary) ?? "…", (risk?.amounts.isEmpty ?? true) ? theme.muted : theme.warn)]
             if let error = c.lastError { second.append(Span("  last error: \(error)", theme.muted)) }
         }
+        // A SaaS connection's standing: its OAuth tokens and what is left of the provider's quota.
+        if let token = state.connectorHealth.tokens[c.id] { first += tokenSpans(token) }
+        if let quota = state.connectorHealth.quotas[c.id] { first += quotaSpans(quota) }
         buffer.write(Line(first), x: area.x + 1, y: area.y, maxWidth: area.width - 2)
         let line = Line(second)
         buffer.write(line, x: area.x + 1, y: area.y + 1, maxWidth: area.width - 2)
@@ -505,6 +539,7 @@ extension Dashboard {
                     Span("\(attempt.durationMs) ms ", theme.muted),
                     Span("\(attempt.outcome.rawValue)\(status)", outcomeStyle),
                     Span(attempt.error.map { "  \($0)" } ?? "", theme.text),
+                    Span(attempt.note.map { "  · \($0)" } ?? "", theme.accent),
                 ]))
             }
             for transition in history.transitions {

@@ -67,14 +67,49 @@ public protocol DashboardReading: Sendable {
     func alerts(limit: Int) throws -> [AlertRecord]
 }
 
-/// What the connectors view shows of sources and batch jobs.
+/// What the connectors view shows of sources, batch jobs and SaaS connections.
 public struct ConnectorHealthSnapshot: Sendable, Equatable {
     public var sources: [ConnectorID: SourceHealth]
     public var jobs: [ConnectorID: BatchJobHealth]
+    /// The last quota reading of connectors to rate-limited APIs (Xero's daily limit).
+    public var quotas: [ConnectorID: APIQuota]
+    /// The OAuth token state of connectors with `auth: oauth2`, without the tokens.
+    public var tokens: [ConnectorID: TokenState]
 
-    public init(sources: [ConnectorID: SourceHealth] = [:], jobs: [ConnectorID: BatchJobHealth] = [:]) {
+    public init(sources: [ConnectorID: SourceHealth] = [:], jobs: [ConnectorID: BatchJobHealth] = [:],
+                quotas: [ConnectorID: APIQuota] = [:], tokens: [ConnectorID: TokenState] = [:]) {
         self.sources = sources
         self.jobs = jobs
+        self.quotas = quotas
+        self.tokens = tokens
+    }
+}
+
+/// What the dashboard shows of a connector's OAuth tokens: never a token, only their state.
+public struct TokenState: Sendable, Equatable {
+    public var accessExpiresAt: Int64?
+    public var hasAccessToken: Bool
+    public var hasRefreshToken: Bool
+    /// When the tokens were last written (a refresh or a sign-in).
+    public var updatedAt: Int64
+    /// How many refreshes were committed.
+    public var version: Int64
+    public var lastError: String?
+
+    public init(accessExpiresAt: Int64?, hasAccessToken: Bool, hasRefreshToken: Bool, updatedAt: Int64, version: Int64,
+                lastError: String?) {
+        self.accessExpiresAt = accessExpiresAt
+        self.hasAccessToken = hasAccessToken
+        self.hasRefreshToken = hasRefreshToken
+        self.updatedAt = updatedAt
+        self.version = version
+        self.lastError = lastError
+    }
+
+    public init(_ record: OAuthTokenRecord) {
+        self.init(accessExpiresAt: record.accessExpiresAt, hasAccessToken: record.accessToken != nil,
+                  hasRefreshToken: record.refreshToken != nil, updatedAt: record.updatedAt, version: record.version,
+                  lastError: record.lastError)
     }
 }
 
@@ -133,7 +168,7 @@ public enum TimeWindow: Int, CaseIterable, Sendable {
 /// Both stores conform (SQLite's `Store`, `PostgresStore`), and the dashboard's reads and actions
 /// below are written once over these.
 public protocol DashboardBacking: DashboardReading, DashboardActing, OperatorActions, TrafficReading, HealthReading,
-    BatchRunRequests {
+    BatchRunRequests, QuotaLedger, TokenVault {
     func connectorStatuses() throws -> [ConnectorStatus]
     func receivedCount(since date: Date) throws -> Int
     func rejectedCount(since: Date) throws -> Int
@@ -229,7 +264,10 @@ extension DashboardBacking {
     public func requestRun(_ job: String) throws { try requestBatchRun(job: job, now: Date()) }
 
     public func connectorHealth(window: TimeWindow, now: Date) throws -> ConnectorHealthSnapshot {
-        ConnectorHealthSnapshot(sources: try sourceHealth(window: window.seconds, now: now), jobs: try batchJobHealth())
+        ConnectorHealthSnapshot(
+            sources: try sourceHealth(window: window.seconds, now: now), jobs: try batchJobHealth(),
+            quotas: Dictionary(try quotas().map { ($0.connector, $0) }, uniquingKeysWith: { a, b in a.observedAt >= b.observedAt ? a : b }),
+            tokens: Dictionary(try oauthTokens().map { ($0.connector, TokenState($0)) }, uniquingKeysWith: { a, _ in a }))
     }
 
     /// One traffic read serves both: the map of the last `days` days, and the advice, whose growth

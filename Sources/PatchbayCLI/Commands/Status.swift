@@ -27,6 +27,8 @@ extension Patchbay {
             let health = store as? any HealthReading
             let sources = try health?.sourceHealth(window: window.seconds, now: now) ?? [:]
             let jobs = try health?.batchJobHealth() ?? [:]
+            let quotas = Dictionary(try (store as? any QuotaLedger)?.quotas().map { ($0.connector, $0) } ?? [],
+                                    uniquingKeysWith: { a, b in a.observedAt >= b.observedAt ? a : b })
             let schedules = try config.map { try Self.schedules(configFile: $0) } ?? [:]
             func schedule(_ job: BatchJobHealth) -> JobSchedule? {
                 guard config != nil else { return nil }
@@ -37,7 +39,7 @@ extension Patchbay {
             }
             let windowLabel = Self.label(window.seconds)
             if output.json {
-                emit(Render.status(statuses, sources: sources, jobs: jobs, schedule: schedule, window: windowLabel)
+                emit(Render.status(statuses, sources: sources, jobs: jobs, quotas: quotas, schedule: schedule, window: windowLabel)
                     .rendered(pretty: true))
             } else if statuses.isEmpty {
                 emit("No connectors yet. `patchbay seed` fills a database with sample history.")
@@ -61,6 +63,10 @@ extension Patchbay {
                 if !jobRows.isEmpty {
                     emit("\nBatch jobs" + (config == nil ? " (next run: pass --config)" : "") + "\n"
                          + Render.batchTable(jobRows, now: now))
+                }
+                let quotaRows = statuses.compactMap { s in quotas[s.connector.id].map { (s.connector, $0) } }
+                if !quotaRows.isEmpty {
+                    emit("\nAPI quotas (from the providers' last answers)\n" + Render.quotaTable(quotaRows, now: now))
                 }
             }
         }

@@ -66,6 +66,27 @@ extension Render {
         ]
     }
 
+    /// `status --json`'s `quota` object: what the provider's last answer said is left.
+    public static func quota(_ quota: APIQuota) -> JSON {
+        [
+            "day_remaining": .int(quota.dayRemaining), "day_limit": .int(quota.dayLimit),
+            "minute_remaining": .int(quota.minuteRemaining), "app_minute_remaining": .int(quota.appMinuteRemaining),
+            "observed_at": .time(quota.observedAt),
+        ]
+    }
+
+    /// API quotas: `xero-invoices  4,812 of 5,000  57  9,990  12s ago`.
+    public static func quotaTable(_ rows: [(Connector, APIQuota)], now: Date) -> String {
+        var table = TextTable(["CONNECTOR", "LEFT TODAY", "LEFT THIS MINUTE", "APP, THIS MINUTE", "READ"])
+        for (connector, quota) in rows {
+            func count(_ value: Int) -> String { MapRender.count(Double(value)) }
+            let day = quota.dayRemaining.map { left in count(left) + (quota.dayLimit.map { " of " + count($0) } ?? "") } ?? "-"
+            table.add([connector.name, day, quota.minuteRemaining.map(count) ?? "-",
+                       quota.appMinuteRemaining.map(count) ?? "-", ago(quota.observedAt, now: now) + " ago"])
+        }
+        return table.rendered()
+    }
+
     /// Sources: what they received and refused, when last, and whether that is quiet for the hour.
     public static func sourcesTable(_ sources: [(Connector, SourceHealth)], window: String, now: Date) -> String {
         var table = TextTable(["SOURCE", "HEALTH", "LAST HOUR", "USUAL", "TODAY", "REFUSED TODAY", "IN \(window)",

@@ -59,7 +59,7 @@ public enum Render {
     /// Every connector; sources also carry `source` (their traffic and activity) and batch jobs
     /// `batch` (their last and next run), null for the others. The fields before them are unchanged.
     public static func status(_ statuses: [ConnectorStatus], sources: [ConnectorID: SourceHealth]? = nil,
-                              jobs: [ConnectorID: BatchJobHealth] = [:],
+                              jobs: [ConnectorID: BatchJobHealth] = [:], quotas: [ConnectorID: APIQuota] = [:],
                               schedule: (BatchJobHealth) -> JobSchedule? = { _ in nil }, window: String = "1h") -> JSON {
         .array(statuses.map { status in
             let c = status.connector
@@ -74,6 +74,7 @@ public enum Render {
             if let sources {
                 members.append(("source", sources[c.id].map { Render.source($0, window: window) } ?? .null))
                 members.append(("batch", jobs[c.id].map { Render.batch($0, schedule: schedule($0)) } ?? .null))
+                members.append(("quota", quotas[c.id].map(Render.quota) ?? .null))
             }
             return .object(members)
         })
@@ -148,6 +149,7 @@ public enum Render {
                             "number": .int(a.number), "started_at": .time(a.startedAt), "duration_ms": .int(a.durationMs),
                             "outcome": .string(a.outcome.rawValue), "status_code": .int(a.statusCode),
                             "error": .string(a.error), "response_excerpt": .string(a.responseExcerpt),
+                            "note": .string(a.note),
                         ]
                     }),
                     "transitions": .array(history.transitions.map { t in
@@ -182,7 +184,8 @@ public enum Render {
             for a in history.attempts {
                 let status = a.statusCode.map { " \($0)" } ?? ""
                 lines.append("  attempt \(a.number)  \(Date(millis: a.startedAt).iso8601)  \(a.durationMs) ms  "
-                             + "\(a.outcome.rawValue)\(status)" + (a.error.map { "  \(SafeText.line($0))" } ?? ""))
+                             + "\(a.outcome.rawValue)\(status)" + (a.error.map { "  \(SafeText.line($0))" } ?? "")
+                             + (a.note.map { "  (\(SafeText.line($0)))" } ?? ""))
             }
             for t in history.transitions {
                 lines.append("  \(Date(millis: t.at).iso8601)  \(t.fromState.rawValue) → \(t.toState.rawValue)  "
