@@ -87,6 +87,18 @@ extension Patchbay {
                     emit("Batch \(run.job): \(run.status.rawValue), \(run.rowsRead) read, \(run.rowsLoaded) loaded, \(run.rowsRejected) rejected")
                 }
             }
+            // The SaaS sessions: OAuth tokens the hub refreshed, and what Xero says is left of its quota.
+            let names = Dictionary(try store.connectors().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+            let quotas = Dictionary(try store.quotas().map { ($0.connector, $0) }, uniquingKeysWith: { a, _ in a })
+            for token in try store.oauthTokens() {
+                let name = names[token.connector] ?? "#\(token.connector)"
+                let expiry = token.accessExpiresAt.map { "expires " + Render.ago($0, now: now) } ?? "has no expiry"
+                var line = "OAuth \(name): \(token.version) token\(token.version == 1 ? "" : "s") obtained so far, the current one \(expiry)"
+                if let quota = quotas[token.connector], let day = quota.dayRemaining {
+                    line += "; Xero quota \(day) of \(quota.dayLimit ?? 5000) left today"
+                }
+                emit(line)
+            }
             let alerts = try store.recentAlerts(limit: 10)
             if !alerts.isEmpty {
                 emit("\nAlerts:")

@@ -82,7 +82,7 @@ extension Render {
             func count(_ value: Int) -> String { MapRender.count(Double(value)) }
             let day = quota.dayRemaining.map { left in count(left) + (quota.dayLimit.map { " of " + count($0) } ?? "") } ?? "-"
             table.add([connector.name, day, quota.minuteRemaining.map(count) ?? "-",
-                       quota.appMinuteRemaining.map(count) ?? "-", ago(quota.observedAt, now: now) + " ago"])
+                       quota.appMinuteRemaining.map(count) ?? "-", ago(quota.observedAt, now: now)])
         }
         return table.rendered()
     }

@@ -48,12 +48,36 @@ enum DemoConfig {
             pattern: point_to_point
             system: Xero
             url: \(mocks)/xero/api.xro/2.0/Invoices
-            headers:
-              Authorization: Bearer ${DEMO_XERO_TOKEN}
             from: [shopify-orders]
             concurrency: 2
             rate_limit: 30/min
             timeout: 20s
+            # Xero's access tokens expire (the demo's every 3 minutes): the hub refreshes them, one
+            # node at a time, and the rotated refresh token is stored before it is used again.
+            auth:
+              type: oauth2
+              token_url: \(mocks)/xero/identity/connect/token
+              client_id: ${DEMO_XERO_CLIENT_ID}
+              client_secret: ${DEMO_XERO_CLIENT_SECRET}
+              grant: refresh_token
+              scopes: [accounting.transactions, offline_access]
+              refresh_token: ${DEMO_XERO_REFRESH_TOKEN}
+          # Point-to-point back: the invoices Xero holds (and those the hub created) pulled for the aging
+          # panel; the runs between daily full ones ask only for what changed.
+          xero-ar:
+            module: xero-invoices-pull
+            system: Xero
+            base_url: \(mocks)/xero
+            headers:
+              Xero-Tenant-Id: demo-organisation
+            schedule: every 1m
+            auth:
+              type: oauth2
+              token_url: \(mocks)/xero/identity/connect/token
+              client_id: ${DEMO_XERO_CLIENT_ID}
+              client_secret: ${DEMO_XERO_CLIENT_SECRET}
+              grant: client_credentials
+              scopes: [accounting.transactions.read]
 
           # Hub-and-spoke: the CRM talks only to the hub; the hub feeds the ERP and the warehouse.
           crm-contacts:
@@ -150,6 +174,8 @@ enum DemoConfig {
         "DEMO_CRM_SECRET": "crm-demo-\(UInt32.random(in: 0...UInt32.max))",
         // Standard Webhooks secrets are base64 after `whsec_`.
         "DEMO_STOREFRONT_SECRET": "whsec_" + Data((0..<24).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
-        "DEMO_XERO_TOKEN": "demo-token",
+        "DEMO_XERO_CLIENT_ID": "DEMOXEROCLIENT\(UInt32.random(in: 0...UInt32.max))",
+        "DEMO_XERO_CLIENT_SECRET": "demo-xero-secret-\(UUID().uuidString)",
+        "DEMO_XERO_REFRESH_TOKEN": "demo-xero-rt-0-\(UUID().uuidString.prefix(8))",
     ]
 }
