@@ -8,7 +8,7 @@
 # It works in a separate git worktree of HEAD (default ../patchbay-mutants), never in this one, so
 # a mutant can't be committed or picked up by another build. The first build there is a full debug
 # build (many minutes on 2 cores); each mutant then rebuilds only what it touched.
-# Promises: 2 2b 2c 2p 3 4 4p 5 6 6b 6c 6d 7 7b 7c 8 8b 9 9b 9c 10 10b 10c (1, durability, was broken for real once: see GUARANTEES.md).
+# Promises: 2 2b 2c 2p 3 4 4p 5 6 6b 6c 6d 7 7b 7c 8 8b 9 9b 9c 10 10b 10c 12b 12c (1, durability, was broken for real once: see GUARANTEES.md).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -278,6 +278,31 @@ if want 10c; then
         'if let locks = store as? any JobLocks {' \
         'if false, let locks = store as? any JobLocks {'
     run 10c "every node runs a batch job, without its lock" 'batchJobMovesToAnotherNode'
+fi
+
+if want 12b; then
+    # An API pull asks for its token once per page, not before every send: one that expired while a
+    # 429 was waited out is sent anyway.
+    mutate Sources/PatchbayConnectors/HTTP/APIReader.swift \
+        'if oauth != nil {' \
+        'if oauth != nil, bearer == nil || rejected != nil {'
+    mutate Sources/PatchbayConnectors/HTTP/APIReader.swift \
+        '            var bearer: String?
+            if oauth' \
+        '            if oauth'
+    mutate Sources/PatchbayConnectors/HTTP/APIReader.swift \
+        '        var waits = 0
+        while true {' \
+        '        var waits = 0
+        var bearer: String?
+        while true {'
+    run 12b "a pull sends a token that expired during a rate-limit wait" 'PullOAuthTests'
+fi
+
+if want 12c; then
+    # A quota reading overwrites a newer one (the last write wins instead of the last answer).
+    mutate Sources/PatchbayStore/Store+Quotas.swift 'excluded.observed_at >= api_quotas.observed_at' '1 = 1'
+    run 12c "an older quota reading overwrites a newer one" 'QuotasConformanceTests'
 fi
 
 echo

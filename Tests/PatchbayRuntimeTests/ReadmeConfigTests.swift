@@ -24,7 +24,7 @@ struct ReadmeConfigTests {
         "STRIPE_SECRET": "whsec_a", "STRIPE_SECRET_PREVIOUS": "whsec_b", "STOREFRONT_SECRET": "whsec_c2VjcmV0",
         "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/X0", "WEBHOOK_SECRET": "whsec_c2VjcmV0",
         "XERO_CLIENT_ID": "client", "XERO_CLIENT_SECRET": "secret", "XERO_REFRESH_TOKEN": "refresh",
-        "QBO_ACCESS_TOKEN": "t", "QBO_REALM_ID": "123146096291789",
+        "QBO_ACCESS_TOKEN": "t", "QBO_REALM_ID": "123146096291789", "QBO_CLIENT_ID": "qbo-client", "QBO_CLIENT_SECRET": "qbo-secret",
     ]
 
     @Test("the full example, with every module example added to it, passes check")
