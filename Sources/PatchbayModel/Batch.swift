@@ -13,6 +13,16 @@ public struct BatchRunCursor: Sendable, Equatable {
         self.rowsDone = rowsDone
         self.resumed = resumed
     }
+
+    /// Where a new run over `input` starts when the job's last run (`status`, `input`, `cursor`)
+    /// was stopped with its reason: after its committed rows when it failed over the same input
+    /// having committed some; nil (start afresh) otherwise. The same rule on every backend.
+    public static func resumable(status: String, input last: String?, cursor: String?, over input: String) -> Int? {
+        guard status == BatchRunStatus.failed.rawValue, last == input, let done = cursor.flatMap({ Int($0) }), done > 0 else {
+            return nil
+        }
+        return done
+    }
 }
 
 /// One receivable as an importer read it, before it is stored.

@@ -148,6 +148,21 @@ extension PostgresStore {
                 let (id, cursor) = try row.decode((Int64, String?).self)
                 return BatchRunCursor(runId: id, rowsDone: cursor.flatMap { Int($0) } ?? 0, resumed: true)
             }
+            // A run stopped with its reason stays failed; the next over the same input starts after it.
+            if let row = try session.rows("""
+                SELECT status, input, cursor FROM batch_runs WHERE job = \(job) ORDER BY id DESC LIMIT 1
+                """).first {
+                let (status, last, cursor) = try row.decode((String, String?, String?).self)
+                if let done = BatchRunCursor.resumable(status: status, input: last, cursor: cursor, over: input) {
+                    let id = try session.rows("""
+                        INSERT INTO batch_runs(job, connector_id, started_at, status, rows_read, rows_loaded,
+                                               rows_rejected, cursor, input)
+                        VALUES (\(job), \(connector), \(now.millis), 'running', \(Int64(done)), 0, 0, \(String(done)), \(input))
+                        RETURNING id
+                        """)[0].decode(Int64.self)
+                    return BatchRunCursor(runId: id, rowsDone: done, resumed: true)
+                }
+            }
             // Runs of the same job over other inputs that never finished will not resume: close them.
             try session.run("""
                 UPDATE batch_runs SET status = 'failed', finished_at = \(now.millis),
@@ -251,12 +266,12 @@ extension PostgresStore {
         }
     }
 
-    /// Marks a run failed with its reason; its committed rows stay.
-    public func failBatchRun(_ run: Int64, error: String, rowsRejected: Int = 0, now: Date = Date()) throws {
+    /// Stops a run that could not finish (an API refused, a page failed): failed with its reason,
+    /// its committed rows and cursor kept, so the next run over the same input resumes after them.
+    public func suspendBatchRun(_ run: Int64, error: String, now: Date = Date()) throws {
         try write { session in
             _ = try session.run("""
-                UPDATE batch_runs SET status = 'failed', finished_at = \(now.millis),
-                  error = \(String(error.prefix(2000))), rows_rejected = \(Int64(rowsRejected))
+                UPDATE batch_runs SET status = 'failed', finished_at = \(now.millis), error = \(String(error.prefix(2000)))
                 WHERE id = \(run) AND status = 'running'
                 """)
         }

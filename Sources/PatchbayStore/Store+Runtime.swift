@@ -93,7 +93,9 @@ extension Store {
     /// Starts a run of `job` over `input`, or resumes the unfinished one over the same input.
     ///
     /// A run that crashed left `status = 'running'` and the count of rows it committed; resuming
-    /// continues after them, so no row is skipped or loaded twice.
+    /// continues after them, so no row is skipped or loaded twice. A run stopped with its reason
+    /// (`suspendBatchRun`) stays failed in the history; when it is the job's last run and over the
+    /// same input, a new run starts after its cursor.
     public func beginBatchRun(job: String, connector: ConnectorID?, input: String, now: Date = Date()) throws -> BatchRunCursor {
         try write { db in
             if let row = try Row.fetchOne(db, sql: """
@@ -102,6 +104,17 @@ extension Store {
                 """, arguments: [job, input]) {
                 let cursor: String? = row[1]
                 return BatchRunCursor(runId: row[0], rowsDone: cursor.flatMap { Int($0) } ?? 0, resumed: true)
+            }
+            if let row = try Row.fetchOne(db, sql: """
+                SELECT status, input, cursor FROM batch_runs WHERE job = ? ORDER BY id DESC LIMIT 1
+                """, arguments: [job]),
+               let done = BatchRunCursor.resumable(status: row[0], input: row[1], cursor: row[2], over: input) {
+                try db.execute(sql: """
+                    INSERT INTO batch_runs(job, connector_id, started_at, status, rows_read, rows_loaded,
+                                           rows_rejected, cursor, input)
+                    VALUES (?, ?, ?, 'running', ?, 0, 0, ?, ?)
+                    """, arguments: [job, connector, now.millis, done, String(done), input])
+                return BatchRunCursor(runId: db.lastInsertedRowID, rowsDone: done, resumed: true)
             }
             // Runs of the same job over other inputs that never finished will not resume: close them.
             try db.execute(sql: """
@@ -182,13 +195,14 @@ extension Store {
         }
     }
 
-    /// Marks a run failed with its reason; its committed rows stay.
-    public func failBatchRun(_ run: Int64, error: String, rowsRejected: Int = 0, now: Date = Date()) throws {
+    /// Stops a run that could not finish (an API refused, a page failed): failed with its reason,
+    /// its committed rows and cursor kept, so the next run over the same input resumes after them.
+    public func suspendBatchRun(_ run: Int64, error: String, now: Date = Date()) throws {
         try write { db in
             try db.execute(sql: """
-                UPDATE batch_runs SET status = 'failed', finished_at = ?, error = ?, rows_rejected = ?
+                UPDATE batch_runs SET status = 'failed', finished_at = ?, error = ?
                 WHERE id = ? AND status = 'running'
-                """, arguments: [now.millis, String(error.prefix(2000)), rowsRejected, run])
+                """, arguments: [now.millis, String(error.prefix(2000)), run])
         }
     }
 

@@ -147,9 +147,10 @@ struct QuickBooksOnlinePullTests {
         let first = try await hub.run()
         #expect(first.rowsRead == 14 && first.rowsLoaded == 14)
         var runs = try hub.runs()
-        #expect(runs.map(\.status) == [.running, .failed])
-        #expect(runs[0].cursor == "14")
-        let reason = try #require(runs[1].error)
+        // One run in the history: failed with its reason, its cursor kept.
+        #expect(runs.map(\.status) == [.failed])
+        #expect(runs[0].cursor == "14" && runs[0].rowsLoaded == 14)
+        let reason = try #require(runs[0].error)
         #expect(reason.contains("HTTP 503") && reason.contains("Service unavailable") && reason.contains("14 rows read"))
 
         mock.answer(nil)
@@ -161,8 +162,9 @@ struct QuickBooksOnlinePullTests {
         #expect(resumed.first == .init(entity: "Invoice", count: true, start: 0, size: 0))
         #expect(resumed.filter { $0.entity == "Invoice" && !$0.count }.map(\.start) == [15, 22, 29, 36, 43])
         runs = try hub.runs()
-        #expect(runs.map(\.status) == [.succeeded, .failed])
-        #expect(runs[0].rowsLoaded == 47)
+        // The failed run stays failed; the next started after its cursor and finished the pull.
+        #expect(runs.map(\.status) == [.failed, .succeeded])
+        #expect(runs[0].error == reason && runs[1].rowsRead == 47 && runs[1].rowsLoaded == 33)
         #expect(try hub.store.aging(asOf: asOf, by: .due) == (try await agingFromCSV()))
     }
 
@@ -216,9 +218,10 @@ struct QuickBooksOnlinePullTests {
         let report = try await hub.run()
         #expect(report.rowsLoaded == 0)
         let runs = try hub.runs()
-        #expect(runs.map(\.status) == [.running, .failed])
-        let reason = try #require(runs[1].error)
+        #expect(runs.map(\.status) == [.failed])
+        let reason = try #require(runs[0].error)
         #expect(reason.contains("HTTP 401") && reason.contains("AuthenticationFailed") && reason.contains("[redacted]"))
+        #expect(reason.hasSuffix("; nothing read yet: the next run starts again"), "\(reason)")
         for run in runs { #expect(!(run.error ?? "").contains(token)) }
     }
 
@@ -333,7 +336,7 @@ struct QuickBooksOnlineHubTests {
             try await Task.sleep(for: .seconds(6))
             #expect(mock.queries.count == 1)
             let runs = try store.batchRuns(limit: 10).sorted { $0.id < $1.id }
-            #expect(runs.map(\.status) == [.running, .failed])
+            #expect(runs.map(\.status) == [.failed])
             #expect(runs.allSatisfy { !($0.error ?? "").contains(token) })
         }
     }

@@ -238,14 +238,15 @@ struct XeroInvoicesPullTests {
         mock.answer { _, call in call.endpoint == "CreditNotes" ? (503, [:], "{}") : nil }
         let first = try await hub.run()
         #expect(first.rowsRead == 4)
-        #expect(try hub.runs().map(\.status) == [.running, .failed])
+        #expect(try hub.runs().map(\.status) == [.failed])
+        #expect(try hub.runs()[0].error?.hasSuffix("; 4 rows read so far: the next run resumes after them") == true)
         mock.answer(nil)
         let before = mock.calls.count
         let second = try await hub.run()
         #expect(second.resumed && second.rowsLoaded == 1 && second.rowsRead == 5)
         #expect(Array(mock.calls.dropFirst(before)) == [.init(endpoint: "Invoices", page: 1, size: 1),
                                                          .init(endpoint: "CreditNotes", page: 1, size: 2)])
-        #expect(try hub.runs().map(\.status) == [.succeeded, .failed])
+        #expect(try hub.runs().map(\.status) == [.failed, .succeeded])
         #expect(try hub.store.aging(asOf: "2026-11-30", by: .due) == (try await xeroAgingFromCSV()))
     }
 
@@ -260,7 +261,7 @@ struct XeroInvoicesPullTests {
         mock.paginated = false
         let second = try await hub.run()
         #expect(second.resumed && second.rowsRead == 5)
-        #expect(try hub.runs().map(\.status) == [.succeeded, .failed])
+        #expect(try hub.runs().map(\.status) == [.failed, .succeeded])
         let count = try hub.store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM invoices") }
         #expect(count == 5)
         #expect(try hub.store.aging(asOf: "2026-11-30", by: .due) == (try await xeroAgingFromCSV()))

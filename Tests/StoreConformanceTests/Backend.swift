@@ -11,6 +11,7 @@ protocol ConformanceReading: Sendable {
     func eventDetail(_ id: EventID) throws -> EventDetail?
     func events(_ filter: EventFilter, limit: Int, before: EventID?, textBudget: TextSearchBudget) throws -> EventPage
     func aging(asOf: String, by basis: AgingBasis) throws -> [CurrencyAging]
+    func batchRuns(limit: Int) throws -> [BatchRun]
     /// Every counter the backend keeps, recounted from the rows: empty when they agree.
     func rollupDifferences(since: Date) throws -> [String]
 }

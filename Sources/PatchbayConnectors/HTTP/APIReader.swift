@@ -102,6 +102,13 @@ struct APIReader: Sendable {
     }
 }
 
+extension BatchJob {
+    /// What a stopped pull's reason ends with: where the next run starts.
+    static func resumption(_ done: Int) -> String {
+        done > 0 ? "; \(done) rows read so far: the next run resumes after them" : "; nothing read yet: the next run starts again"
+    }
+}
+
 extension ConnectorModule {
     /// The `headers:` of an API pull: credentials only by environment reference (they join
     /// `secrets`), and no `Authorization` beside `auth:`.

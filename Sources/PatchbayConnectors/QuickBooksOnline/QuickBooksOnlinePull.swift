@@ -102,13 +102,10 @@ public struct QuickBooksOnlinePull: BatchJob, SaaSConnection {
             case let data as QuickBooksDataError: reason = "QuickBooks answered data Patchbay cannot read: \(data.message)"
             default: throw error
             }
-            let message = Redaction(secrets).apply(
-                "\(reason); \(done) rows read so far: the next run resumes after them")
-            try store.noteBatchRun(cursor.runId, error: message)
-            let failed = try store.recordFailedBatchRun(job: job, connector: source, rowsRead: 0, error: message,
-                                                        now: context.now)
+            let message = Redaction(secrets).apply(reason + Self.resumption(done))
+            try store.suspendBatchRun(cursor.runId, error: message, now: context.now)
             context.logger.warning("quickbooks pull stopped", metadata: ["job": "\(job)", "error": "\(message)"])
-            return BatchReport(runId: failed, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0, resumed: cursor.resumed)
+            return BatchReport(runId: cursor.runId, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0, resumed: cursor.resumed)
         }
         // A resumed run read its pages at two moments: an item that moved across the cursor meanwhile
         // (an earlier one was paid) was never listed, and must not be closed for it. The next run,

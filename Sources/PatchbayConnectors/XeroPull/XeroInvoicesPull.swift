@@ -117,12 +117,10 @@ public struct XeroInvoicesPull: BatchJob, SaaSConnection {
             case let data as QuickBooksDataError: reason = "Xero answered data Patchbay cannot read: \(data.message)"
             default: throw error
             }
-            let message = Redaction(secrets).apply("\(reason); \(done) rows read so far: the next run resumes after them")
-            try store.noteBatchRun(cursor.runId, error: message)
-            let failed = try store.recordFailedBatchRun(job: job, connector: source, rowsRead: 0, error: message,
-                                                        now: context.now)
+            let message = Redaction(secrets).apply(reason + Self.resumption(done))
+            try store.suspendBatchRun(cursor.runId, error: message, now: context.now)
             context.logger.warning("xero pull stopped", metadata: ["job": "\(job)", "error": "\(message)"])
-            return BatchReport(runId: failed, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0, resumed: cursor.resumed)
+            return BatchReport(runId: cursor.runId, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0, resumed: cursor.resumed)
         }
         try store.finishBatchRun(cursor.runId, source: source, snapshot: !cursor.resumed && since == nil, currencies: nil,
                                  rowsRejected: 0, now: context.now)

@@ -16,6 +16,9 @@ public protocol BatchLedger: Sendable {
                         rowsRejected: Int, now: Date) throws -> Int
     /// Attaches a note (rejected rows and why) to a run.
     func noteBatchRun(_ run: Int64, error: String) throws
+    /// Stops a run that could not finish: failed with its reason, its cursor kept, so the next run
+    /// over the same input (`beginBatchRun`) starts after its committed rows.
+    func suspendBatchRun(_ run: Int64, error: String, now: Date) throws
     /// Records an import that was refused before it started. - Returns: the run's id.
     @discardableResult
     func recordFailedBatchRun(job: String, connector: ConnectorID?, rowsRead: Int, error: String, now: Date) throws
