@@ -140,3 +140,31 @@ public struct BatchJobHealth: Sendable, Equatable {
         connector.direction == .source && (connector.pattern == .batch || hasRuns)
     }
 }
+
+extension SourceHealth {
+    /// Events received and webhooks refused by one source over a span.
+    public typealias Counts = (received: Int, refused: Int)
+
+    /// Every source's health from what a backend read: counts since midnight UTC (`today`) and in the
+    /// window, the last 60 minutes' events (`lastHour`), the hourly counts of the previous weeks'
+    /// same hour (`hours`), where each source's hourly history starts (`firstHour`) and when its last
+    /// event arrived (`lastReceivedAt`). A source missing from a map has none of that. Both backends
+    /// read the rows; this applies `SourceActivityRule` to them the same way.
+    public static func assemble(
+        sources: [ConnectorID], today: [ConnectorID: Counts], inWindow: [ConnectorID: Counts],
+        lastHour: [ConnectorID: Int], hours: [ConnectorID: [Int64: Int]], firstHour: [ConnectorID: Int64],
+        lastReceivedAt: [ConnectorID: Int64], now: Date
+    ) -> [ConnectorID: SourceHealth] {
+        var result: [ConnectorID: SourceHealth] = [:]
+        for id in sources {
+            let received = lastHour[id] ?? 0
+            let (activity, usual) = SourceActivityRule.assess(
+                lastHour: received, hours: hours[id] ?? [:], firstHour: firstHour[id], now: now)
+            result[id] = SourceHealth(
+                connectorId: id, receivedToday: today[id]?.received ?? 0, refusedToday: today[id]?.refused ?? 0,
+                receivedInWindow: inWindow[id]?.received ?? 0, refusedInWindow: inWindow[id]?.refused ?? 0,
+                lastReceivedAt: lastReceivedAt[id], lastHour: received, usual: usual, activity: activity)
+        }
+        return result
+    }
+}

@@ -71,31 +71,26 @@ extension PostgresStore: HealthReading {
                 let (bucket, id, received) = try row.decode((Int64, Int64, Int64).self)
                 hours[id, default: [:]][bucket] = Int(received)
             }
-            var result: [ConnectorID: SourceHealth] = [:]
+            var firstHour: [ConnectorID: Int64] = [:]
+            var last: [ConnectorID: Int64] = [:]
             for source in sources {
-                let firstHour = try session.rows(ReadStatement(
+                firstHour[source.id] = try session.rows(ReadStatement(
                     "SELECT min(bucket) FROM throughput_hour WHERE connector_id = ?", [.int(source.id)]))
                     .first?.decode(Int64?.self) ?? nil
-                let last = try session.rows(ReadStatement(
+                last[source.id] = try session.rows(ReadStatement(
                     "SELECT received_at FROM events WHERE source_id = ? ORDER BY id DESC LIMIT 1", [.int(source.id)]))
                     .first?.decode(Int64.self)
-                let received = lastHour[source.id] ?? 0
-                let (activity, usual) = SourceActivityRule.assess(
-                    lastHour: received, hours: hours[source.id] ?? [:], firstHour: firstHour, now: now)
-                result[source.id] = SourceHealth(
-                    connectorId: source.id, receivedToday: today[source.id]?.received ?? 0,
-                    refusedToday: today[source.id]?.refused ?? 0, receivedInWindow: inWindow[source.id]?.received ?? 0,
-                    refusedInWindow: inWindow[source.id]?.refused ?? 0, lastReceivedAt: last, lastHour: received,
-                    usual: usual, activity: activity)
             }
-            return result
+            return SourceHealth.assemble(
+                sources: sources.map(\.id), today: today, inWindow: inWindow, lastHour: lastHour, hours: hours,
+                firstHour: firstHour, lastReceivedAt: last, now: now)
         }
     }
 
     /// Per connector, events received and webhooks refused since a time, as SQLite adds them: whole
     /// hours from the hourly rollups, the minutes before the first whole hour from the per-minute ones.
     private static func receivedAndRefused(since date: Date, session: Session) throws
-        -> [ConnectorID: (received: Int, refused: Int)]
+        -> [ConnectorID: SourceHealth.Counts]
     {
         let ms = date.millis
         let firstFullHour = (ms + 3_599_999) / 3_600_000
@@ -106,7 +101,7 @@ extension PostgresStore: HealthReading {
               SELECT connector_id, received, rejected FROM throughput_minute WHERE bucket >= ? AND bucket < ?
             ) s GROUP BY connector_id
             """, [.int(firstFullHour), .int(ms / 60_000), .int(firstFullHour * 60)]))
-        var sums: [ConnectorID: (received: Int, refused: Int)] = [:]
+        var sums: [ConnectorID: SourceHealth.Counts] = [:]
         for row in rows {
             let (id, received, refused) = try row.decode((Int64, Int64, Int64).self)
             sums[id] = (Int(received), Int(refused))

@@ -65,35 +65,30 @@ extension Store: HealthReading {
                 """, arguments: StatementArguments(buckets)) {
                 hours[row[1], default: [:]][row[0]] = row[2]
             }
-            var result: [ConnectorID: SourceHealth] = [:]
+            var firstHour: [ConnectorID: Int64] = [:]
+            var last: [ConnectorID: Int64] = [:]
             for source in sources {
-                let firstHour = try Int64.fetchOne(
+                firstHour[source.id] = try Int64.fetchOne(
                     db, sql: "SELECT min(bucket) FROM throughput_hour WHERE connector_id = ?", arguments: [source.id])
                 // The newest event by id: the index on (source_id, id) answers it with one row.
-                let last = try Int64.fetchOne(
+                last[source.id] = try Int64.fetchOne(
                     db, sql: "SELECT received_at FROM events WHERE source_id = ? ORDER BY id DESC LIMIT 1",
                     arguments: [source.id])
-                let received = lastHour[source.id] ?? 0
-                let (activity, usual) = SourceActivityRule.assess(
-                    lastHour: received, hours: hours[source.id] ?? [:], firstHour: firstHour, now: now)
-                result[source.id] = SourceHealth(
-                    connectorId: source.id, receivedToday: today[source.id]?.received ?? 0,
-                    refusedToday: today[source.id]?.refused ?? 0, receivedInWindow: inWindow[source.id]?.received ?? 0,
-                    refusedInWindow: inWindow[source.id]?.refused ?? 0, lastReceivedAt: last, lastHour: received,
-                    usual: usual, activity: activity)
             }
-            return result
+            return SourceHealth.assemble(
+                sources: sources.map(\.id), today: today, inWindow: inWindow, lastHour: lastHour, hours: hours,
+                firstHour: firstHour, lastReceivedAt: last, now: now)
         }
     }
 
     /// Per connector, events received and webhooks refused since a time: whole hours from the hourly
     /// rollups, the minutes before the first whole hour from the per-minute ones.
     private static func receivedAndRefused(since date: Date, db: Database) throws
-        -> [ConnectorID: (received: Int, refused: Int)]
+        -> [ConnectorID: SourceHealth.Counts]
     {
         let ms = date.millis
         let firstFullHour = (ms + 3_599_999) / 3_600_000
-        var sums: [ConnectorID: (received: Int, refused: Int)] = [:]
+        var sums: [ConnectorID: SourceHealth.Counts] = [:]
         for (sql, arguments) in [
             ("SELECT connector_id, sum(received), sum(rejected) FROM throughput_hour WHERE bucket >= ? GROUP BY connector_id",
              [firstFullHour] as StatementArguments),
