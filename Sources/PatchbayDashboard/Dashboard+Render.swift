@@ -388,7 +388,8 @@ extension Dashboard {
             let low = quota.dayLimit.map { day * 10 < $0 } ?? (day < 100)
             spans.append(Span(" · quota \(MapFormat.grouped(day))\(limit) left today", day == 0 ? theme.error : low ? theme.warn : theme.text))
         }
-        if let minute = quota.minuteRemaining {
+        // A minute's count says nothing once that minute is over.
+        if let minute = quota.minuteRemaining, state.now.millis - quota.observedAt <= 60_000 {
             spans.append(Span(" · \(minute) left this minute", minute == 0 ? theme.warn : theme.muted))
         }
         if state.now.millis - quota.observedAt > 60_000 {
@@ -442,9 +443,12 @@ extension Dashboard {
             second = [Span("at risk: ", theme.muted), Span(risk.map(\.summary) ?? "…", (risk?.amounts.isEmpty ?? true) ? theme.muted : theme.warn)]
             if let error = c.lastError { second.append(Span("  last error: \(error)", theme.muted)) }
         }
-        // A SaaS connection's standing: its OAuth tokens and what is left of the provider's quota.
-        if let token = state.connectorHealth.tokens[c.id] { first += tokenSpans(token) }
-        if let quota = state.connectorHealth.quotas[c.id] { first += quotaSpans(quota) }
+        // A SaaS connection's standing: its OAuth tokens and what is left of the provider's quota. A
+        // batch job's first line is full already: its standing goes after the next run.
+        var standing: [Span] = []
+        if let token = state.connectorHealth.tokens[c.id] { standing += tokenSpans(token) }
+        if let quota = state.connectorHealth.quotas[c.id] { standing += quotaSpans(quota) }
+        if state.connectorHealth.jobs[c.id] != nil { second += standing } else { first += standing }
         buffer.write(Line(first), x: area.x + 1, y: area.y, maxWidth: area.width - 2)
         let line = Line(second)
         buffer.write(line, x: area.x + 1, y: area.y + 1, maxWidth: area.width - 2)

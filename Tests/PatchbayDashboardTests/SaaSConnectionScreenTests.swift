@@ -114,13 +114,14 @@ struct SaaSConnectionScreenTests {
         }
     }
 
-    @Test("a reading over a minute old says how old it is")
+    @Test("a reading over a minute old says how old it is, and no longer shows its minute's count")
     func oldReadingSaysItsAge() throws {
         let f = try fixture()
         try signInAndRead(f, quotaAge: 5 * 60)
         try select("xero", in: f.harness)
         let line = try detailLine("xero", f.harness.screen(200, 40))
-        #expect(line.hasSuffix("· quota 4,812/5,000 left today · 57 left this minute (read 5m ago)"), "\(line)")
+        // The minute's count is gone with its minute; the day's stays, with its age.
+        #expect(line.hasSuffix("· quota 4,812/5,000 left today (read 5m ago)"), "\(line)")
 
         // A newer reading replaces it and the age goes away; one with only a minute count shows only that.
         try f.store.recordQuota(APIQuota(connector: f.xero, minuteRemaining: 0, observedAt: f.now.millis))
@@ -209,5 +210,30 @@ struct SaaSConnectionScreenTests {
         #expect(plain.count == 1)
         #expect(plain.first.map { !$0.contains("OAuth") && !$0.contains(" · ") } == true, "the other attempt has no note: \(plain)")
         #expect(lines.filter { $0.contains("OAuth access token refreshed") }.count == 1, "the note shows once")
+    }
+
+    @Test("a batch job's standing goes on its second line, after the next run, so its first line keeps the last run whole")
+    func batchJobStandingOnTheSecondLine() throws {
+        let f = try fixture()
+        let pull = try f.store.saveConnector(ConnectorSpec(name: "xero-ar", module: "xero-invoices-pull", pattern: .batch,
+                                                           system: "Xero", direction: .source), now: fixedNow).id
+        let run = try f.store.beginBatchRun(job: "xero-ar", connector: pull, input: "pages of 100", now: f.now.addingTimeInterval(-120))
+        _ = try f.store.finishBatchRun(run.runId, source: pull, snapshot: false, currencies: nil, rowsRejected: 0,
+                                       now: f.now.addingTimeInterval(-119))
+        _ = try f.store.storeSignIn(connector: pull, grant: OAuthTokenGrant(accessToken: Self.accessToken,
+                                                                             accessExpiresAt: f.now.addingTimeInterval(1500).millis,
+                                                                             refreshToken: nil),
+                                    now: f.now.addingTimeInterval(-300))
+        try f.store.recordQuota(APIQuota(connector: pull, dayRemaining: 4_998, dayLimit: 5_000, minuteRemaining: 58,
+                                         observedAt: f.now.addingTimeInterval(-10).millis))
+        f.harness.dashboard.reload()
+        try select("xero-ar", in: f.harness)
+        let lines = f.harness.screen(200, 40).lines()
+        let index = try #require(lines.firstIndex { $0.contains("xero-ar · batch job · ") }, "\(lines)")
+        #expect(lines[index].contains("last run 2m ago succeeded") && !lines[index].contains("token"), "\(lines[index])")
+        let second = lines[index + 1]
+        #expect(second.contains("· token good 25m (refreshed 5m ago) · quota 4,998/5,000 left today · 58 left this minute"),
+                "\(second)")
+        #expect(!lines.joined().contains(Self.accessToken))
     }
 }
