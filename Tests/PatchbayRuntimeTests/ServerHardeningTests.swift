@@ -92,7 +92,7 @@ private final class HubProcess: @unchecked Sendable {
     }
 
     /// A GitHub-signed event, as `RunningHub.postEvent` sends it.
-    func postEvent(_ topic: String, body: String) async throws -> (Int, String) {
+    func postEvent(_ topic: String, body: String, timeout: TimeAmount = .seconds(30)) async throws -> (Int, String) {
         let bytes = Array(body.utf8)
         let mac = HMAC<SHA256>.authenticationCode(for: bytes, using: SymmetricKey(data: Data(RunningHub.environment["GITHUB_SECRET"]!.utf8)))
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/webhooks/events")
@@ -102,7 +102,7 @@ private final class HubProcess: @unchecked Sendable {
             request.headers.add(name: name, value: value)
         }
         request.body = .bytes(ByteBuffer(bytes: bytes))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         let data = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), String(buffer: data))
     }
@@ -188,13 +188,15 @@ struct ServerHardeningTests {
         #expect(status == 413, "\(body)")
     }
 
-    @Test("with 300 slowloris connections open, signed webhooks are still answered")
+    @Test("with 300 slowloris connections open, signed webhooks are still answered, none kept waiting for the attackers' header deadline")
     func webhooksAnsweredDuringSlowloris() async throws {
-        let hub = try await RunningHub(yaml: """
+        // The real binary: what is measured is the hub, not this test process's cooperative pool.
+        let hub = try await HubProcess(yaml: """
               header_timeout: 10s
             connectors:
               events: {module: webhook, signature: github, secret: "${GITHUB_SECRET}"}
             """)
+        defer { hub.stop() }
         let port = hub.port
         let attackers = (0..<300).compactMap { _ in try? RawConnection(port: port) }
         #expect(attackers.count == 300)
@@ -204,21 +206,18 @@ struct ServerHardeningTests {
                 try? await Task.sleep(for: .milliseconds(200))
             }
         }
-        var latencies: [Double] = []
+        // Each webhook gets half the attackers' header deadline: a hub whose connections the
+        // attackers held would answer only once their deadline freed one, after this client gave up.
+        var answered = 0
         for n in 0..<20 {
-            let started = Date()
-            let (status, body) = try await hub.postEvent("order_created", body: #"{"order":"SL-\#(n)"}"#)
-            latencies.append(Date().timeIntervalSince(started))
+            let (status, body) = try await hub.postEvent("order_created", body: #"{"order":"SL-\#(n)"}"#, timeout: .seconds(5))
             #expect(status == 200, "\(body)")
+            if status == 200 { answered += 1 }
             try await Task.sleep(for: .milliseconds(50))
         }
         dribble.cancel()
         _ = await dribble.value
-        latencies.sort()
-        print("[hardening] 20 webhooks during 300 slowloris connections: median \(Int(latencies[10] * 1000)) ms, max \(Int(latencies[19] * 1000)) ms")
-        // Behaviour, not a benchmark: every one answered, none near the client's patience.
-        #expect(latencies.last! < 2, "a webhook waited \(latencies.last!) s")
-        await hub.stop()
+        #expect(answered == 20)
     }
 
     @Test("a hub that cannot listen says which address on stderr and exits 1 at once")
