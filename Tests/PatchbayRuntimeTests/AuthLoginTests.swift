@@ -141,13 +141,16 @@ struct AuthLoginTests {
     }
 
     static func yaml(_ provider: Provider, redirectPort: Int, module: String = "xero", headers: String = "") -> String {
-        """
+        // An API pull (`xero-invoices-pull`) is scheduled and reads a base URL; a sink sends to a URL.
+        let shape = module.hasSuffix("-pull")
+            ? "base_url: \(provider.target.url)\(headers)\n    schedule: hourly"
+            : "url: \(provider.target.url)/api.xro/Invoices\n    from: [shop]\(headers)"
+        return """
         connectors:
           shop: {module: webhook, signature: shopify, secret: "${XERO_CLIENT_SECRET}", transform: shopify-order}
           xero:
             module: \(module)
-            url: \(provider.target.url)/api.xro/Invoices
-            from: [shop]\(headers)
+            \(shape)
             auth:
               type: oauth2
               token_url: \(provider.target.url)/connect/token
@@ -254,6 +257,29 @@ struct AuthLoginTests {
         #expect(logoutOutput.contains("Revoked") && !logoutOutput.contains("rt-login-1"))
         #expect(provider.revokedTokens == ["rt-login-1"])
         #expect(try setup.store.oauthToken(connector: setup.connector) == nil)
+    }
+
+    @Test("login signs an API pull in as it does a sink: xero-invoices-pull's tenant checked, its tokens stored, the job resumed")
+    func loginForAPull() async throws {
+        let provider = try await Provider()
+        defer { provider.target.stop() }
+        let setup = try Self.setup(provider, pausedByAuth: true, module: "xero-invoices-pull",
+                                   headers: "\n    headers: {Xero-Tenant-Id: tenant-1}")
+        defer { setup.directory.remove() }
+        #expect(try setup.store.connector(named: "xero")?.pausedBy == .auth)
+        let running = try Self.login(setup, provider)
+        let url = try await running.authorizationURL()
+        let state = try #require(url.queryItems?.first { $0.name == "state" }?.value)
+        provider.challenge = try #require(url.queryItems?.first { $0.name == "code_challenge" }?.value)
+        let redirectURI = "http://127.0.0.1:\(setup.port)/callback"
+        provider.redirectURI = redirectURI
+        let (status, _) = try await Self.redirect(redirectURI, [("code", "code-123"), ("state", state)])
+        #expect(status == 200)
+        let (exit, output) = await running.finish()
+        #expect(exit == 0 && output.contains("Resumed xero") && output.contains("tenant-1"), "\(output)")
+        #expect(try setup.store.oauthToken(connector: setup.connector)?.refreshToken == "rt-login-1")
+        #expect(try setup.store.connector(named: "xero")?.paused == false)
+        for secret in [Self.clientSecret, "at-login-1", "rt-login-1"] { #expect(!output.contains(secret)) }
     }
 
     @Test("login: a redirect with another state is refused (400) and stores nothing; access_denied is reported; a refused code exchange stores nothing")
