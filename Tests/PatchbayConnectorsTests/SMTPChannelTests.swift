@@ -115,12 +115,13 @@ struct SMTPChannelTests {
         let directory: TemporaryDirectory
         let port: Int
 
-        init(mode: String = "accept") async throws {
+        /// `script` is run as `python3 SCRIPT MODE DIR ARGUMENTS…` and prints `PORT n` first.
+        init(mode: String = "accept", script text: String = SMTPChannelTests.server, arguments: [String] = []) async throws {
             directory = try TemporaryDirectory()
             let script = directory.url.appendingPathComponent("server.py")
-            try Data(SMTPChannelTests.server.utf8).write(to: script)
+            try Data(text.utf8).write(to: script)
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", script.path, mode, directory.url.path]
+            process.arguments = ["python3", script.path, mode, directory.url.path] + arguments
             let stdout = Pipe()
             process.standardOutput = stdout
             process.standardError = FileHandle.nullDevice
@@ -167,7 +168,7 @@ struct SMTPChannelTests {
         init(_ description: String) { self.description = description }
     }
 
-    static func sink(port: Int, extra: String = "", env: [String: String] = [:]) throws -> SMTPSink {
+    static func sink(port: Int, extra: String = "", env: [String: String] = [:], timeout: String = "20s") throws -> SMTPSink {
         let config = try HubConfig.parse(yaml: """
             connectors:
               ops-mail:
@@ -177,7 +178,7 @@ struct SMTPChannelTests {
                 mail_from: "Patchbay Alerts <alerts@hub.example>"
                 to: [ops@example.com, finance@example.com]
                 helo: hub.example
-                timeout: 20s
+                timeout: \(timeout)
                 subscribe: [alert]
             \(extra)
             """, file: "patchbay.yaml",
