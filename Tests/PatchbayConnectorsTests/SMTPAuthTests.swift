@@ -204,18 +204,21 @@ struct SMTPAuthTests {
         await server.stop()
     }
 
+    /// Starts a server in `mode`, sends through a sink with `timeout`, and checks the send failed
+    /// with a timeout (retried). The server is returned, still running, to look at what it got.
+    static func sendExpectingTimeout(_ mode: String, timeout: String) async throws -> SMTPServer {
+        let server = try await start(mode)
+        let result = await (try sink(port: server.port, timeout: timeout)).deliver(delivery())
+        if case .timeout = result {} else { Issue.record("expected a timeout, got \(result)") }
+        #expect(FailureClassifier.classify(result) == .retryable(retryAfter: nil), "\(result)")
+        return server
+    }
+
     @Test("a server that accepts the connection and never answers fails the send with a timeout, retried",
           .timeLimit(.minutes(1)))
     func silentServerTimesOut() async throws {
-        let server = try await Self.start("silent")
+        let server = try await Self.sendExpectingTimeout("silent", timeout: "1s")
         defer { Task { await server.stop() } }
-        let sink = try Self.sink(port: server.port, timeout: "1s")
-        let result = await sink.deliver(Self.delivery())
-        guard case .timeout = result else {
-            Issue.record("expected a timeout, got \(result)")
-            return
-        }
-        #expect(FailureClassifier.classify(result) == .retryable(retryAfter: nil), "\(result)")
         // The server did take the connection: this is the client's deadline, not a failed connect.
         #expect(try Self.session(server).contains { $0.what == "connected" })
 
@@ -230,15 +233,8 @@ struct SMTPAuthTests {
     @Test("one deadline covers the whole exchange: a server that stops answering after DATA fails the send with a timeout",
           .timeLimit(.minutes(1)))
     func stallAfterDataTimesOut() async throws {
-        let server = try await Self.start("stall")
+        let server = try await Self.sendExpectingTimeout("stall", timeout: "3s")
         defer { Task { await server.stop() } }
-        let sink = try Self.sink(port: server.port, timeout: "3s")
-        let result = await sink.deliver(Self.delivery())
-        guard case .timeout = result else {
-            Issue.record("expected a timeout, got \(result)")
-            return
-        }
-        #expect(FailureClassifier.classify(result) == .retryable(retryAfter: nil), "\(result)")
         #expect(try Self.session(server).contains { $0.what == "data" }, "the server never got the message")
         await server.stop()
     }
