@@ -119,7 +119,7 @@ struct CLITests {
         #expect(status.count == Seeder.connectors.count + 1)  // + the invoice import's source
         let xero = try #require(status.first { $0["connector"] as? String == "xero-invoices" })
         #expect(Set(xero.keys) == ["connector", "module", "pattern", "system", "direction", "paused", "paused_reason",
-                                   "health", "counts", "last_success_at", "last_error_at", "last_error", "paused_by", "source", "batch"])
+                                   "health", "counts", "last_success_at", "last_error_at", "last_error", "paused_by", "source", "batch", "quota"])
         #expect(xero["pattern"] as? String == "point_to_point")
 
         let failedRun = try BinaryRunner.run(["failed", "--db", db, "--json", "--state", "dead"])

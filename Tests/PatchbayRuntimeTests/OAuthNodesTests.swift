@@ -65,7 +65,7 @@ struct OAuthNodesTests {
                         for _ in 0..<30 {
                             do {
                                 let token = try await service.bearerToken(rejected: nil)
-                                _ = provider.api(Received(path: "/api", headers: ["authorization": "Bearer \(token)"], body: [], at: Date()))
+                                _ = provider.api(Received(path: "/api", headers: ["authorization": "Bearer \(token.value)"], body: [], at: Date()))
                             } catch {
                                 failed += 1
                             }

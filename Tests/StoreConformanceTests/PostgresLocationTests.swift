@@ -51,10 +51,12 @@ struct PostgresLocationTests {
         let admin = try PostgresStore.open(store.location, mode: .existing, maxConnections: 1)
         defer { admin.close() }
         _ = try admin.terminateOtherSessions()
-        let deadline = Date().addingTimeInterval(15)
+        // Generous deadlines, one per wait: under a loaded CI the reconnect alone can take seconds.
+        var deadline = Date().addingTimeInterval(30)
         while Date() < deadline, !seen.withLock({ $0.contains(.reconnected) }) { try await Task.sleep(for: .milliseconds(50)) }
         #expect(seen.withLock { $0.contains(.reconnected) }, "a reconnect is reported as a possible gap")
         _ = try h.store.ingest([h.event("after", to: [h.erp])])
+        deadline = Date().addingTimeInterval(30)
         while Date() < deadline, !seen.withLock({ $0.contains(.due([h.erp])) }) { try await Task.sleep(for: .milliseconds(50)) }
         #expect(seen.withLock { $0.contains(.due([h.erp])) }, "notifications flow again after the reconnect")
     }
