@@ -129,7 +129,12 @@ public struct SMTPClient: Sendable {
                     throw SMTPError.authenticationUnavailable("\(host):\(port) does not offer AUTH PLAIN (\(offered)); this sink speaks plain SMTP, without STARTTLS")
                 }
                 let token = Data(([0] + Array(username.utf8) + [0] + Array(password.utf8))).base64EncodedString()
-                try expect(try await command("AUTH PLAIN \(token)"), "AUTH PLAIN", [235])
+                // A server may repeat the command in its refusal: the credentials never leave in an error.
+                var answer = try await command("AUTH PLAIN \(token)")
+                answer.lines = answer.lines.map { line in
+                    [token, password].filter { !$0.isEmpty }.reduce(line) { $0.replacingOccurrences(of: $1, with: "[redacted]") }
+                }
+                try expect(answer, "AUTH PLAIN", [235])
             }
             try expect(try await command("MAIL FROM:<\(from)>"), "MAIL FROM:<\(from)>", [250])
             var refusals: [(step: String, reply: SMTPReply)] = []
