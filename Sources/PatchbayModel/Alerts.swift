@@ -18,6 +18,8 @@ public enum AlertKind: String, Codable, Sendable, CaseIterable {
     case invoicesOverdue = "invoices_overdue"
     /// A connector paused by the hub itself (the circuit breaker, or a 410 Gone).
     case connectorPaused = "connector_paused"
+    /// A SaaS API's daily quota (Xero's 5,000 calls) running low, from its last answer's headers.
+    case quotaLow = "quota_low"
 }
 
 /// The hub's own source whose events are alert notifications. Configuration names cannot contain a

@@ -132,7 +132,10 @@ struct AlertService: Service, CustomStringConvertible {
             sameHourBefore: buckets.map { hourly[$0] ?? [:] },
             oldestWaiting: kinds.contains(.queueAge) ? try store.oldestWaiting() : [:],
             batchRuns: kinds.contains(.batchLate) ? try store.batchJobRuns() : [],
-            overdue90: overdue, moneyAtRisk: money, sourceUsual: usual)
+            overdue90: overdue, moneyAtRisk: money, sourceUsual: usual,
+            quotas: kinds.contains(.quotaLow)
+                ? Dictionary(try store.quotas().map { ($0.connector, $0) }, uniquingKeysWith: { a, b in a.observedAt >= b.observedAt ? a : b })
+                : [:])
     }
 
     /// Stores the notification as an event for the rule's channels and wakes their workers.
@@ -174,6 +177,7 @@ struct AlertPayload {
         case .sourceQuiet: object["hint"] = "patchbay events --source \(alert.subject)"
         case .batchLate: object["hint"] = "patchbay status"
         case .invoicesOverdue: object["hint"] = "patchbay aging --currency \(alert.subject)"
+        case .quotaLow: object["hint"] = "patchbay status (API quotas); slow the connector's rate_limit or pause a pull until the quota resets"
         }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)

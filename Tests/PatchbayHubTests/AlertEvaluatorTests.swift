@@ -120,4 +120,42 @@ struct AlertEvaluatorTests {
         let byOperator = ConnectorStatus(connector: Self.connector(3, "mail", .sink, paused: true, by: .operator), counts: [:])
         #expect(AlertEvaluator.evaluate([paused], Self.inputs([byBreaker, byOperator])).map(\.subject) == ["erp"])
     }
+
+    @Test("quota_low: the day's calls left below a share of the limit or a count, for sinks and pulls alike; a reading a day old says nothing")
+    func quotaLow() {
+        let xero = ConnectorStatus(connector: Self.connector(2, "xero", .sink), counts: [:])
+        let pull = ConnectorStatus(connector: Self.connector(3, "xero-ar", .source, pattern: .batch), counts: [:])
+        let erp = ConnectorStatus(connector: Self.connector(4, "erp", .sink), counts: [:])
+        func reading(_ id: ConnectorID, _ left: Int?, limit: Int? = 5000, age: Int64 = 120_000) -> APIQuota {
+            APIQuota(connector: id, dayRemaining: left, dayLimit: limit, minuteRemaining: 40, observedAt: Self.now.millis - age)
+        }
+        func evaluate(_ rule: AlertRule, _ quotas: [APIQuota]) -> [AlertFinding] {
+            var inputs = Self.inputs([xero, pull, erp])
+            inputs.quotas = Dictionary(uniqueKeysWithValues: quotas.map { ($0.connector, $0) })
+            return AlertEvaluator.evaluate([rule], inputs)
+        }
+        let share = AlertRule(name: "quota", kind: .quotaLow, notify: ["x"])  // default: below 10 %
+        #expect(share.threshold == 0.1 && share.minimum == 0)
+        let found = evaluate(share, [reading(2, 312), reading(3, 4_800)])
+        #expect(found.map(\.subject) == ["xero"], "the batch pull at 4,800 is fine; the sink at 312 is not")
+        #expect(found.first?.summary == "xero has 312 of its 5000 API calls left for the day (read 2m ago); "
+                + "when none are left the provider refuses every call until the quota resets")
+        #expect(found.first?.value == "312" && found.first?.threshold == "10% of 5000")
+        // Exactly at the floor (500 of 5,000) is not below it.
+        #expect(evaluate(share, [reading(2, 500)]).isEmpty)
+        #expect(evaluate(share, [reading(2, 499)]).map(\.subject) == ["xero"])
+        // A pull is watched too, by name.
+        let named = AlertRule(name: "quota", kind: .quotaLow, connector: "xero-ar", notify: ["x"])
+        #expect(evaluate(named, [reading(2, 10), reading(3, 10)]).map(\.subject) == ["xero-ar"])
+        // A count instead of a share, which needs no known limit.
+        let count = AlertRule(name: "quota", kind: .quotaLow, minimum: 1000, notify: ["x"])
+        #expect(evaluate(count, [reading(2, 999, limit: nil)]).first?.threshold == "1000")
+        #expect(evaluate(count, [reading(2, 1000, limit: nil)]).isEmpty)
+        // A share with no known limit, no day figure, or a reading older than a day: nothing to say.
+        #expect(evaluate(share, [reading(2, 10, limit: nil)]).isEmpty)
+        #expect(evaluate(share, [reading(2, nil)]).isEmpty)
+        #expect(evaluate(share, [reading(2, 10, age: 86_400_000)]).isEmpty)
+        #expect(evaluate(share, [reading(2, 10, age: 86_399_000)]).count == 1)
+        #expect(evaluate(share, []).isEmpty)
+    }
 }

@@ -69,9 +69,14 @@ extension HubConfig {
                     case .deadLetters, .connectorFailing, .queueAge, .failureRate: fits = definition.role == .sink
                     case .connectorPaused: fits = definition.role == .sink
                     case .invoicesOverdue: fits = false
+                    case .quotaLow: fits = Self.readsQuota(definition)
                     }
-                    if !fits { r.problem(key, "'\(target)' is a \(definition.role) connector; \(kind.rawValue) watches "
-                                         + (kind == .batchLate ? "batch jobs" : kind == .sourceQuiet ? "sources" : "sinks")) }
+                    if !fits, kind == .quotaLow {
+                        r.problem(key, "'\(target)' reads no API quota; quota_low watches connectors that do (the xero sink, xero-invoices-pull)")
+                    } else if !fits {
+                        r.problem(key, "'\(target)' is a \(definition.role) connector; \(kind.rawValue) watches "
+                                  + (kind == .batchLate ? "batch jobs" : kind == .sourceQuiet ? "sources" : "sinks"))
+                    }
                 } else {
                     r.problem(key, "'\(target)' is not a connector of this file")
                 }
@@ -113,6 +118,16 @@ extension HubConfig {
                 }
             case .connectorPaused:
                 break
+            case .quotaLow:
+                if let text = r.string("below") {
+                    if text.hasSuffix("%"), let v = Double(text.dropLast()), v > 0, v < 100 {
+                        rule.threshold = v / 100
+                    } else if let v = Int(text), v > 0, v <= 10_000_000 {
+                        rule.minimum = v
+                    } else {
+                        r.problem("below", "expected a share of the day's limit like 10%, or a count of calls like 500, found '\(text)'")
+                    }
+                }
             }
             r.finish()
             settings.rules.append(rule)
@@ -120,6 +135,15 @@ extension HubConfig {
         rules.finish()
         reader.finish()
         return settings
+    }
+
+    /// Whether a connector reads a provider's quota from its answers (the `xero` sink, `xero-invoices-pull`).
+    static func readsQuota(_ definition: ConnectorDefinition) -> Bool {
+        switch definition.built {
+        case .sink(let sink): return (sink as? any SaaSConnection)?.quota != nil
+        case .batch(let job): return (job as? any SaaSConnection)?.quota != nil
+        default: return false
+        }
     }
 
     /// `breaker:` on a sink: `off`, or `{after: 20, probe_every: 30s}`.

@@ -17,7 +17,8 @@ public struct AlertRule: Sendable, Equatable {
     /// `invoices_overdue`: only this currency (amounts are never added across currencies).
     public var currency: String?
     /// `failure_rate`: the fewest attempts in the hour; `source_quiet`: the smallest usual volume an
-    /// hour that makes quiet meaningful.
+    /// hour that makes quiet meaningful; `quota_low`: a count of calls left below which it fires
+    /// (`below: 500`), instead of a share of the day's limit (`below: 10%`, `threshold`).
     public var minimum: Int
     /// Channels (sink connectors) its notifications go to.
     public var notify: [String]
@@ -30,7 +31,7 @@ public struct AlertRule: Sendable, Equatable {
         self.threshold = threshold ?? Self.defaultThreshold(kind)
         self.span = span ?? Self.defaultSpan(kind)
         self.currency = currency
-        self.minimum = minimum ?? (kind == .sourceQuiet ? 10 : 20)
+        self.minimum = minimum ?? (kind == .sourceQuiet ? 10 : kind == .quotaLow ? 0 : 20)
         self.notify = notify
     }
 
@@ -40,6 +41,7 @@ public struct AlertRule: Sendable, Equatable {
         case .deadLetters: return 0
         case .sourceQuiet: return 0.2
         case .invoicesOverdue: return 0
+        case .quotaLow: return 0.1
         default: return 0
         }
     }
@@ -90,11 +92,14 @@ public struct AlertInputs: Sendable {
     /// the median of past weeks), when the store offers it; a source missing from it has no usual
     /// yet. Nil: not offered, and the mean of `sameHourBefore` stands in.
     public var sourceUsual: [ConnectorID: Int]?
+    /// Each connector's last quota reading (Xero's rate-limit headers), for `quota_low`.
+    public var quotas: [ConnectorID: APIQuota]
 
     public init(now: Date, statuses: [ConnectorStatus], lastHour: [ConnectorID: RollupCounts],
                 sameHourBefore: [[ConnectorID: RollupCounts]], oldestWaiting: [ConnectorID: Int64],
                 batchRuns: [BatchJobRuns], overdue90: [String: Int64], moneyAtRisk: [ConnectorID: [String: Int64]] = [:],
-                sourceUsual: [ConnectorID: Int]? = nil) {
+                sourceUsual: [ConnectorID: Int]? = nil, quotas: [ConnectorID: APIQuota] = [:]) {
+        self.quotas = quotas
         self.now = now
         self.statuses = statuses
         self.lastHour = lastHour
@@ -250,6 +255,31 @@ public enum AlertEvaluator {
                 guard c.paused, let by = c.pausedBy, by != .operator else { return nil }
                 return finding(c.name, "\(c.name) is paused: \(c.pausedReason ?? by.rawValue)" + atRisk(c.id),
                                value: by.rawValue, threshold: nil)
+            }
+        case .quotaLow:
+            // Sinks and pulls alike: whichever connectors read a quota.
+            return input.statuses.compactMap { status in
+                let c = status.connector
+                if let name = rule.connector, c.name != name { return nil }
+                guard c.health != .orphaned, let quota = input.quotas[c.id], let left = quota.dayRemaining,
+                      // A day's quota is new a day later: an older reading says nothing of today.
+                      now - quota.observedAt < 86_400_000 else { return nil }
+                let floor: Int
+                let said: String
+                if rule.minimum > 0 {
+                    floor = rule.minimum
+                    said = "\(rule.minimum)"
+                } else {
+                    guard let limit = quota.dayLimit, limit > 0 else { return nil }
+                    floor = Int((rule.threshold * Double(limit)).rounded(.up))
+                    said = "\(percent(rule.threshold)) of \(limit)"
+                }
+                guard left < floor else { return nil }
+                let of = quota.dayLimit.map { " of its \($0)" } ?? ""
+                let age = Span.format(seconds: Double(now - quota.observedAt) / 1000)
+                return finding(c.name, "\(c.name) has \(left)\(of) API calls left for the day (read \(age) ago); "
+                               + "when none are left the provider refuses every call until the quota resets",
+                               value: "\(left)", threshold: said)
             }
         }
     }

@@ -29,6 +29,7 @@ enum DemoConfig {
             erp-queue-age: {kind: queue_age, connector: erp-sync, older_than: 10m}
             quickbooks-late: {kind: batch_late, job: quickbooks-ar, for: 26h}
             overdue-eur: {kind: invoices_overdue, above: "EUR 100000"}
+            xero-quota: {kind: quota_low, connector: xero-invoices, below: 10%}
         connectors:
           oncall-slack:
             module: slack
