@@ -212,13 +212,7 @@ extension HubRuntime {
     /// recorder for the provider's quota readings.
     func bindTokenServices(_ definitions: [ConnectorDefinition], transport: any HTTPTransport) throws {
         for definition in definitions {
-            let built: Any
-            switch definition.built {
-            case .sink(let sink): built = sink
-            case .batch(let job): built = job
-            default: continue
-            }
-            guard let connection = built as? any SaaSConnection else { continue }
+            guard let connection = definition.built.saasConnection else { continue }
             let id = id(of: definition.name)
             if let quota = connection.quota {
                 let recorder = QuotaRecorder(connector: id, ledger: store, logger: logger)
@@ -229,7 +223,7 @@ extension HubRuntime {
                try store.seedRefreshToken(connector: id, refreshToken: seed, now: Date()) {
                 logger.info("oauth refresh token stored from the configuration", metadata: ["connector": "\(definition.name)"])
             }
-            let timeout = (built as? HTTPSink).map { min(.seconds(15), $0.timeout) } ?? .seconds(15)
+            let timeout = (connection as? HTTPSink).map { min(.seconds(15), $0.timeout) } ?? .seconds(15)
             binding.bind(OAuthTokenService(connector: id, name: definition.name, client: binding.client, vault: store,
                                            transport: transport, owner: owner, logger: logger, requestTimeout: timeout))
         }

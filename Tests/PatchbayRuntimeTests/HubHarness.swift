@@ -10,6 +10,20 @@ import PatchbayRuntime
 import PatchbayStore
 import TestSupport
 
+/// Serves `router` on 127.0.0.1:`port`, logging only what is critical, until the task is cancelled;
+/// returns once the server listens.
+func serveOnLoopback(_ router: sending Router<BasicRequestContext>, port: Int, label: String) async -> Task<Void, Never> {
+    var logger = Logger(label: label)
+    logger.logLevel = .critical
+    let ready = AsyncStream<Void>.makeStream()
+    let task = Task<Void, Never> {
+        try? await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+                               onServerRunning: { _ in ready.continuation.yield() }, logger: logger).runService()
+    }
+    for await _ in ready.stream { break }
+    return task
+}
+
 /// A request a scripted target received.
 struct Received: Sendable {
     var path: String
@@ -43,14 +57,7 @@ final class ScriptedTarget: @unchecked Sendable {
         // GETs are recorded too: a client that followed a redirect would arrive as one.
         router.get("/{a}") { request, _ in try await self.handle(request) }
         router.get("/{a}/{b}") { request, _ in try await self.handle(request) }
-        var logger = Logger(label: "scripted-target")
-        logger.logLevel = .critical
-        let ready = AsyncStream<Void>.makeStream()
-        task = Task {
-            try? await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: self.port)),
-                                   onServerRunning: { _ in ready.continuation.yield() }, logger: logger).runService()
-        }
-        for await _ in ready.stream { break }
+        task = await serveOnLoopback(router, port: port, label: "scripted-target")
     }
 
     var url: String { "http://127.0.0.1:\(port)" }

@@ -42,14 +42,7 @@ final class QuickBooksOnlineMock: @unchecked Sendable {
         port = try MockSaaS.freePort()
         let router = Router()
         router.get("/v3/company/{realm}/query") { request, context in try self.handle(request, context: context) }
-        var logger = Logger(label: "qbo-mock")
-        logger.logLevel = .critical
-        let ready = AsyncStream<Void>.makeStream()
-        task = Task {
-            try? await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: self.port)),
-                                   onServerRunning: { _ in ready.continuation.yield() }, logger: logger).runService()
-        }
-        for await _ in ready.stream { break }
+        task = await serveOnLoopback(router, port: port, label: "qbo-mock")
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }

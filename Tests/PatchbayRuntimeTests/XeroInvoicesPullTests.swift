@@ -47,14 +47,7 @@ final class XeroAPIMock: @unchecked Sendable {
         port = try MockSaaS.freePort()
         let router = Router()
         router.get("/api.xro/2.0/{endpoint}") { request, context in try self.handle(request, context: context) }
-        var logger = Logger(label: "xero-mock")
-        logger.logLevel = .critical
-        let ready = AsyncStream<Void>.makeStream()
-        task = Task {
-            try? await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: self.port)),
-                                   onServerRunning: { _ in ready.continuation.yield() }, logger: logger).runService()
-        }
-        for await _ in ready.stream { break }
+        task = await serveOnLoopback(router, port: port, label: "xero-mock")
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }

@@ -240,13 +240,7 @@ enum AuthCommands {
         guard let definition = hub.connectors.first(where: { $0.name == name }) else {
             throw CLIError("\(config) has no connector named \(name)")
         }
-        let built: Any?
-        switch definition.built {
-        case .sink(let sink): built = sink
-        case .batch(let job): built = job
-        default: built = nil
-        }
-        guard let connection = built as? any SaaSConnection, let binding = connection.oauth else {
+        guard let connection = definition.built.saasConnection, let binding = connection.oauth else {
             throw CLIError("\(name) has no auth: {type: oauth2} in \(config)")
         }
         guard binding.client.grant == .refreshToken else {

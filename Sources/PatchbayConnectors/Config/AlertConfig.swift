@@ -69,7 +69,7 @@ extension HubConfig {
                     case .deadLetters, .connectorFailing, .queueAge, .failureRate: fits = definition.role == .sink
                     case .connectorPaused: fits = definition.role == .sink
                     case .invoicesOverdue: fits = false
-                    case .quotaLow: fits = Self.readsQuota(definition)
+                    case .quotaLow: fits = definition.built.saasConnection?.quota != nil
                     }
                     if !fits, kind == .quotaLow {
                         r.problem(key, "'\(target)' reads no API quota; quota_low watches connectors that do (the xero sink, xero-invoices-pull)")
@@ -135,15 +135,6 @@ extension HubConfig {
         rules.finish()
         reader.finish()
         return settings
-    }
-
-    /// Whether a connector reads a provider's quota from its answers (the `xero` sink, `xero-invoices-pull`).
-    static func readsQuota(_ definition: ConnectorDefinition) -> Bool {
-        switch definition.built {
-        case .sink(let sink): return (sink as? any SaaSConnection)?.quota != nil
-        case .batch(let job): return (job as? any SaaSConnection)?.quota != nil
-        default: return false
-        }
     }
 
     /// `breaker:` on a sink: `off`, or `{after: 20, probe_every: 30s}`.

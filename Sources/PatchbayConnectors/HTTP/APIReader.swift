@@ -1,5 +1,6 @@
 import Foundation
 import PatchbayHub
+import PatchbayStore
 import PatchbayText
 
 /// GETs from a SaaS API for a batch pull (`quickbooks-online`, `xero-invoices-pull`): the configured
@@ -103,9 +104,23 @@ struct APIReader: Sendable {
 }
 
 extension BatchJob {
-    /// What a stopped pull's reason ends with: where the next run starts.
-    static func resumption(_ done: Int) -> String {
-        done > 0 ? "; \(done) rows read so far: the next run resumes after them" : "; nothing read yet: the next run starts again"
+    /// Stops an API pull's run on what its pages met: a refused or failed request, or data it cannot
+    /// read, becomes the run's reason (secrets removed, saying where the next run starts) and the run
+    /// is suspended, resumable; any other error is thrown.
+    static func stopPull(_ error: any Error, provider: String, cursor: BatchRunCursor, done: Int, loaded: Int,
+                         secrets: [String], context: BatchContext) throws -> BatchReport {
+        let reason: String
+        switch error {
+        case let failure as APIReader.Failure: reason = failure.message
+        case let data as QuickBooksDataError: reason = "\(provider) answered data Patchbay cannot read: \(data.message)"
+        default: throw error
+        }
+        let next = done > 0 ? "; \(done) rows read so far: the next run resumes after them" : "; nothing read yet: the next run starts again"
+        let message = Redaction(secrets).apply(reason + next)
+        try context.store.suspendBatchRun(cursor.runId, error: message, now: context.now)
+        context.logger.warning("api pull stopped", metadata: ["job": "\(context.connector.name)", "provider": "\(provider)",
+                                                              "error": "\(message)"])
+        return BatchReport(runId: cursor.runId, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0, resumed: cursor.resumed)
     }
 }
 

@@ -58,3 +58,14 @@ public protocol SaaSConnection: Sendable {
 }
 
 extension HTTPSink: SaaSConnection {}
+
+extension BuiltConnector {
+    /// The sink's or batch job's connection to a SaaS API, when it has one; sources have none.
+    public var saasConnection: (any SaaSConnection)? {
+        switch self {
+        case .sink(let sink): sink as? any SaaSConnection
+        case .batch(let job): job as? any SaaSConnection
+        case .source: nil
+        }
+    }
+}

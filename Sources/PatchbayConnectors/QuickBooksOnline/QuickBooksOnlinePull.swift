@@ -96,16 +96,8 @@ public struct QuickBooksOnlinePull: BatchJob, SaaSConnection {
                 }
             }
         } catch {
-            let reason: String
-            switch error {
-            case let failure as APIReader.Failure: reason = failure.message
-            case let data as QuickBooksDataError: reason = "QuickBooks answered data Patchbay cannot read: \(data.message)"
-            default: throw error
-            }
-            let message = Redaction(secrets).apply(reason + Self.resumption(done))
-            try store.suspendBatchRun(cursor.runId, error: message, now: context.now)
-            context.logger.warning("quickbooks pull stopped", metadata: ["job": "\(job)", "error": "\(message)"])
-            return BatchReport(runId: cursor.runId, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0, resumed: cursor.resumed)
+            return try Self.stopPull(error, provider: "QuickBooks", cursor: cursor, done: done, loaded: loaded, secrets: secrets,
+                                     context: context)
         }
         // A resumed run read its pages at two moments: an item that moved across the cursor meanwhile
         // (an earlier one was paid) was never listed, and must not be closed for it. The next run,

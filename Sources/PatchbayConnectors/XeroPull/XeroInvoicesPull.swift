@@ -111,16 +111,8 @@ public struct XeroInvoicesPull: BatchJob, SaaSConnection {
                 stage += 1
             }
         } catch {
-            let reason: String
-            switch error {
-            case let failure as APIReader.Failure: reason = failure.message
-            case let data as QuickBooksDataError: reason = "Xero answered data Patchbay cannot read: \(data.message)"
-            default: throw error
-            }
-            let message = Redaction(secrets).apply(reason + Self.resumption(done))
-            try store.suspendBatchRun(cursor.runId, error: message, now: context.now)
-            context.logger.warning("xero pull stopped", metadata: ["job": "\(job)", "error": "\(message)"])
-            return BatchReport(runId: cursor.runId, rowsRead: done, rowsLoaded: loaded, rowsRejected: 0, resumed: cursor.resumed)
+            return try Self.stopPull(error, provider: "Xero", cursor: cursor, done: done, loaded: loaded, secrets: secrets,
+                                     context: context)
         }
         try store.finishBatchRun(cursor.runId, source: source, snapshot: !cursor.resumed && since == nil, currencies: nil,
                                  rowsRejected: 0, now: context.now)
